@@ -1,0 +1,1 @@
+//! Matrix multiply: packing and cache blocking once, micro-kernels per ISA.

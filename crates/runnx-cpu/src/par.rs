@@ -1,0 +1,107 @@
+//! Threads: the only place runnx-cpu touches rayon. Kernels call these helpers;
+//! with the `threads` feature off (or on one thread) they run inline.
+//!
+//! The engine installs a [`Pool`] around each run, so kernels never use a global pool
+//! on native targets (on wasm32 the global pool is the only one there is).
+
+/// Run `f(chunk_index, chunk)` over `data` in chunks of `chunk` elements, in parallel
+/// when the work (`cost_per_chunk * chunks`) is large enough to pay for it.
+pub fn for_each_chunk_mut<T: Send, F>(data: &mut [T], chunk: usize, cost_per_chunk: usize, f: F)
+where
+    F: Fn(usize, &mut [T]) + Send + Sync,
+{
+    let chunk = chunk.max(1);
+    #[cfg(feature = "threads")]
+    {
+        let chunks = data.len().div_ceil(chunk);
+        if chunks > 1 && current_threads() > 1 && cost_per_chunk.saturating_mul(chunks) >= MIN_PARALLEL_WORK {
+            use rayon::prelude::*;
+            data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+            return;
+        }
+    }
+    let _ = cost_per_chunk;
+    data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+}
+
+/// Run `f(i)` for `i in 0..n`, in parallel when `cost_per_item * n` is large enough.
+pub fn for_each_index<F>(n: usize, cost_per_item: usize, f: F)
+where
+    F: Fn(usize) + Send + Sync,
+{
+    #[cfg(feature = "threads")]
+    {
+        if n > 1 && current_threads() > 1 && cost_per_item.saturating_mul(n) >= MIN_PARALLEL_WORK {
+            use rayon::prelude::*;
+            (0..n).into_par_iter().for_each(f);
+            return;
+        }
+    }
+    let _ = cost_per_item;
+    (0..n).for_each(f);
+}
+
+/// Rough count of scalar operations below which fork/join costs more than it saves.
+pub const MIN_PARALLEL_WORK: usize = 32 * 1024;
+
+/// Threads available to the current run.
+pub fn current_threads() -> usize {
+    #[cfg(feature = "threads")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "threads"))]
+    {
+        1
+    }
+}
+
+/// A thread pool owned by a session.
+pub struct Pool {
+    #[cfg(feature = "threads")]
+    pool: Option<rayon::ThreadPool>,
+    threads: usize,
+}
+
+impl Pool {
+    /// A pool of `threads` threads (0 = one per core). On targets where pools cannot
+    /// be built (wasm32), runs use the global pool.
+    pub fn new(threads: usize) -> Pool {
+        #[cfg(feature = "threads")]
+        {
+            let threads = if threads == 0 {
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            } else {
+                threads
+            };
+            // A one-thread pool too, so kernels inside it see one thread and stay inline.
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
+            let threads = if pool.is_some() { threads } else { 1 };
+            Pool { pool, threads }
+        }
+        #[cfg(not(feature = "threads"))]
+        {
+            let _ = threads;
+            Pool { threads: 1 }
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Run `f` with this pool's threads available to kernels.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        #[cfg(feature = "threads")]
+        {
+            match &self.pool {
+                Some(p) => p.install(f),
+                None => f(),
+            }
+        }
+        #[cfg(not(feature = "threads"))]
+        {
+            f()
+        }
+    }
+}
