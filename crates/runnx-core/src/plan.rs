@@ -297,11 +297,13 @@ fn topological_order(graph: &Graph, available: &dyn Fn(&str) -> bool) -> Result<
                     )))
                 }
                 None if available(&name) => {}
-                None => return Err(Error::Model(format!(
+                None => {
+                    return Err(Error::Model(format!(
                     "node '{}' ({}) reads '{name}', which no node, input or initializer defines",
                     node.display_name(),
                     node.op_type
-                ))),
+                )))
+                }
             }
         }
         pending[i] = deps.len();
