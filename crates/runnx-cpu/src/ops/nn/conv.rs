@@ -28,7 +28,10 @@ impl ConvParams {
     pub fn from_node(n: &NodeCtx) -> Result<ConvParams> {
         let auto_pad = n.attr_str("auto_pad", "NOTSET")?;
         ensure!(
-            matches!(auto_pad.as_str(), "NOTSET" | "VALID" | "SAME_UPPER" | "SAME_LOWER"),
+            matches!(
+                auto_pad.as_str(),
+                "NOTSET" | "VALID" | "SAME_UPPER" | "SAME_LOWER"
+            ),
             "unknown auto_pad '{}'",
             auto_pad
         );
@@ -71,10 +74,12 @@ impl Geom {
     }
     /// Whether the kernel is 1x1.. with unit strides and no padding.
     pub fn is_pointwise(&self) -> bool {
-        self.kernel.iter().all(|&k| k == 1) && self.strides.iter().all(|&s| s == 1) && self.pad.iter().all(|&p| p == 0)
+        self.kernel.iter().all(|&k| k == 1)
+            && self.strides.iter().all(|&s| s == 1)
+            && self.pad.iter().all(|&p| p == 0)
     }
     /// The same geometry with 1-D promoted to 2-D (a unit leading dimension).
-    fn promoted(&self) -> Geom {
+    pub(crate) fn promoted(&self) -> Geom {
         if self.input.len() != 1 {
             return self.clone();
         }
@@ -94,10 +99,21 @@ fn per_dim(v: &Option<Vec<i64>>, nd: usize, default: i64, what: &str) -> Result<
     match v {
         None => Ok(vec![default as usize; nd]),
         Some(v) => {
-            ensure!(v.len() == nd, "{} has {} values, expected {}", what, v.len(), nd);
+            ensure!(
+                v.len() == nd,
+                "{} has {} values, expected {}",
+                what,
+                v.len(),
+                nd
+            );
             v.iter()
                 .map(|&x| {
-                    ensure!(x >= 1 && x < 1 << 24, "{} value {} is out of range", what, x);
+                    ensure!(
+                        x >= 1 && x < 1 << 24,
+                        "{} value {} is out of range",
+                        what,
+                        x
+                    );
                     Ok(x as usize)
                 })
                 .collect()
@@ -106,12 +122,27 @@ fn per_dim(v: &Option<Vec<i64>>, nd: usize, default: i64, what: &str) -> Result<
 }
 
 fn kernel_dims(p: &ConvParams, w_shape: &[usize], nd: usize) -> Result<Vec<usize>> {
-    ensure!(w_shape.len() == nd + 2, "weights have rank {}, expected {}", w_shape.len(), nd + 2);
+    ensure!(
+        w_shape.len() == nd + 2,
+        "weights have rank {}, expected {}",
+        w_shape.len(),
+        nd + 2
+    );
     let k = w_shape[2..].to_vec();
     if let Some(ks) = &p.kernel_shape {
-        ensure!(ks.len() == nd, "kernel_shape has {} values, expected {}", ks.len(), nd);
+        ensure!(
+            ks.len() == nd,
+            "kernel_shape has {} values, expected {}",
+            ks.len(),
+            nd
+        );
         for (a, &b) in ks.iter().zip(&k) {
-            ensure!(*a == b as i64, "kernel_shape {:?} does not match weights {:?}", ks, w_shape);
+            ensure!(
+                *a == b as i64,
+                "kernel_shape {:?} does not match weights {:?}",
+                ks,
+                w_shape
+            );
         }
     }
     Ok(k)
@@ -142,7 +173,12 @@ pub(crate) fn conv_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> R
             _ => match &p.pads {
                 None => (0, 0),
                 Some(v) => {
-                    ensure!(v.len() == 2 * nd, "pads has {} values, expected {}", v.len(), 2 * nd);
+                    ensure!(
+                        v.len() == 2 * nd,
+                        "pads has {} values, expected {}",
+                        v.len(),
+                        2 * nd
+                    );
                     ensure!(
                         v.iter().all(|&x| (0..1 << 24).contains(&x)),
                         "pads {:?} are out of range",
@@ -163,7 +199,14 @@ pub(crate) fn conv_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> R
         output[d] = (padded as usize - ek) / strides[d] + 1;
         pad[d] = pb;
     }
-    Ok(Geom { input: input.to_vec(), kernel, output, strides, dil, pad })
+    Ok(Geom {
+        input: input.to_vec(),
+        kernel,
+        output,
+        strides,
+        dil,
+        pad,
+    })
 }
 
 /// ConvTranspose geometry: `input` spatial dims, weights `[C, M/g, k...]`.
@@ -176,17 +219,34 @@ pub(crate) fn convt_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> 
     let out_pad: Vec<i64> = match &p.output_padding {
         None => vec![0; nd],
         Some(v) => {
-            ensure!(v.len() == nd || v.len() == 2 * nd, "output_padding has {} values", v.len());
-            ensure!(v.iter().all(|&x| (0..1 << 24).contains(&x)), "output_padding {:?} out of range", v);
+            ensure!(
+                v.len() == nd || v.len() == 2 * nd,
+                "output_padding has {} values",
+                v.len()
+            );
+            ensure!(
+                v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                "output_padding {:?} out of range",
+                v
+            );
             v[..nd].to_vec()
         }
     };
     let out_shape: Option<Vec<i64>> = match &p.output_shape {
         None => None,
         Some(v) => {
-            ensure!(v.len() >= nd, "output_shape has {} values, expected {}", v.len(), nd);
+            ensure!(
+                v.len() >= nd,
+                "output_shape has {} values, expected {}",
+                v.len(),
+                nd
+            );
             let v = v[v.len() - nd..].to_vec();
-            ensure!(v.iter().all(|&x| (0..1 << 24).contains(&x)), "output_shape {:?} out of range", v);
+            ensure!(
+                v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                "output_shape {:?} out of range",
+                v
+            );
             Some(v)
         }
     };
@@ -200,8 +260,17 @@ pub(crate) fn convt_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> 
             // Explicit (or zero) pads.
             let (pb, pe) = match (&p.pads, p.auto_pad.as_str()) {
                 (Some(v), "NOTSET") => {
-                    ensure!(v.len() == 2 * nd, "pads has {} values, expected {}", v.len(), 2 * nd);
-                    ensure!(v.iter().all(|&x| (0..1 << 24).contains(&x)), "pads {:?} out of range", v);
+                    ensure!(
+                        v.len() == 2 * nd,
+                        "pads has {} values, expected {}",
+                        v.len(),
+                        2 * nd
+                    );
+                    ensure!(
+                        v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                        "pads {:?} out of range",
+                        v
+                    );
                     (v[d], v[d + nd])
                 }
                 _ => (0, 0),
@@ -217,19 +286,34 @@ pub(crate) fn convt_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> 
                 None => input[d] as i64 * strides[d] as i64,
             };
             let total = natural - o;
-            let pb = if p.auto_pad == "SAME_UPPER" { total.div_euclid(2) } else { total - total.div_euclid(2) };
+            let pb = if p.auto_pad == "SAME_UPPER" {
+                total.div_euclid(2)
+            } else {
+                total - total.div_euclid(2)
+            };
             output[d] = o as usize;
             pad[d] = pb as isize;
         }
     }
-    Ok(Geom { input: input.to_vec(), kernel, output, strides, dil, pad })
+    Ok(Geom {
+        input: input.to_vec(),
+        kernel,
+        output,
+        strides,
+        dil,
+        pad,
+    })
 }
 
 /// Range of output positions `o` along one dimension for which
 /// `o*stride + off` lies in `0..len`.
 #[inline]
 fn valid_range(out: usize, stride: usize, off: isize, len: usize) -> (usize, usize) {
-    let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(stride) };
+    let lo = if off >= 0 {
+        0
+    } else {
+        ((-off) as usize).div_ceil(stride)
+    };
     let last = len as isize - 1 - off;
     if last < 0 {
         return (0, 0);
@@ -239,7 +323,7 @@ fn valid_range(out: usize, stride: usize, off: isize, len: usize) -> (usize, usi
 }
 
 /// im2col for one group: `x` is `[cg, in...]`, `col` becomes `[cg*K, out]`.
-pub(crate) fn im2col(x: &[f32], cg: usize, g: &Geom, col: &mut [f32]) {
+pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut [T]) {
     let nd = g.input.len();
     let ks = g.kernel_size();
     let os = g.out_size();
@@ -271,11 +355,11 @@ pub(crate) fn im2col(x: &[f32], cg: usize, g: &Geom, col: &mut [f32]) {
                     base += i * in_strides[d] as isize;
                 }
                 if !ok || lo >= hi {
-                    dst.fill(0.0);
+                    dst.fill(T::default());
                     continue;
                 }
-                dst[..lo].fill(0.0);
-                dst[hi..].fill(0.0);
+                dst[..lo].fill(T::default());
+                dst[hi..].fill(T::default());
                 let start = (base + lo as isize * s as isize + off_last) as usize;
                 if s == 1 {
                     dst[lo..hi].copy_from_slice(&xc[start..start + (hi - lo)]);
@@ -364,7 +448,10 @@ fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: A
                 let start = (lo as isize * sw as isize + off) as usize;
                 if sw == 1 {
                     let xs = &xrow[start..start + (hi - lo)];
-                    yrow[lo..hi].iter_mut().zip(xs).for_each(|(o, &v)| *o += wv * v);
+                    yrow[lo..hi]
+                        .iter_mut()
+                        .zip(xs)
+                        .for_each(|(o, &v)| *o += wv * v);
                 } else {
                     for (j, o) in yrow[lo..hi].iter_mut().enumerate() {
                         *o += wv * xrow[start + j * sw];
@@ -387,8 +474,17 @@ pub fn conv_f32(
     p: &ConvParams,
     act: Activation,
 ) -> Result<(Vec<usize>, Vec<f32>)> {
-    ensure!(x_shape.len() >= 3, "Conv input must have rank 3 or more, got {:?}", x_shape);
-    ensure!(w_shape.len() == x_shape.len(), "Conv weights {:?} do not match input {:?}", w_shape, x_shape);
+    ensure!(
+        x_shape.len() >= 3,
+        "Conv input must have rank 3 or more, got {:?}",
+        x_shape
+    );
+    ensure!(
+        w_shape.len() == x_shape.len(),
+        "Conv weights {:?} do not match input {:?}",
+        w_shape,
+        x_shape
+    );
     let (n, c) = (x_shape[0], x_shape[1]);
     let m = w_shape[0];
     let group = p.group as usize;
@@ -400,9 +496,17 @@ pub fn conv_f32(
         group
     );
     if let Some(b) = bias {
-        ensure!(b.len() == m, "Conv bias has {} values, expected {}", b.len(), m);
+        ensure!(
+            b.len() == m,
+            "Conv bias has {} values, expected {}",
+            b.len(),
+            m
+        );
     }
-    ensure!(x.len() == checked_len(x_shape)? && w.len() == checked_len(w_shape)?, "Conv data size mismatch");
+    ensure!(
+        x.len() == checked_len(x_shape)? && w.len() == checked_len(w_shape)?,
+        "Conv data size mismatch"
+    );
     let geom = conv_geom(p, &x_shape[2..], w_shape)?;
     let mut out_shape = vec![n, m];
     out_shape.extend_from_slice(&geom.output);
@@ -433,7 +537,11 @@ pub fn conv_f32(
 
     let pointwise = geom.is_pointwise();
     let kdim = cg * ks;
-    let mut col = if pointwise { Vec::new() } else { vec![0f32; kdim * os] };
+    let mut col = if pointwise {
+        Vec::new()
+    } else {
+        vec![0f32; kdim * os]
+    };
     for img in 0..n {
         for gi in 0..group {
             let xg = &x[(img * c + gi * cg) * is..(img * c + (gi + 1) * cg) * is];
@@ -445,8 +553,22 @@ pub fn conv_f32(
                 im2col(xg, cg, &g2, &mut col);
                 MatRef::row_major(&col, os)
             };
-            let ep = Epilogue { bias: bias.map_or(Bias::None, |b| Bias::Row(&b[gi * mg..(gi + 1) * mg])), act };
-            gemm::sgemm(mg, os, kdim, 1.0, MatRef::row_major(wg, kdim), bmat, 0.0, yg, os, &ep)?;
+            let ep = Epilogue {
+                bias: bias.map_or(Bias::None, |b| Bias::Row(&b[gi * mg..(gi + 1) * mg])),
+                act,
+            };
+            gemm::sgemm(
+                mg,
+                os,
+                kdim,
+                1.0,
+                MatRef::row_major(wg, kdim),
+                bmat,
+                0.0,
+                yg,
+                os,
+                &ep,
+            )?;
         }
     }
     Ok((out_shape, y))
@@ -462,8 +584,17 @@ pub fn conv_transpose_f32(
     p: &ConvParams,
     act: Activation,
 ) -> Result<(Vec<usize>, Vec<f32>)> {
-    ensure!(x_shape.len() >= 3, "ConvTranspose input must have rank 3 or more, got {:?}", x_shape);
-    ensure!(w_shape.len() == x_shape.len(), "ConvTranspose weights {:?} do not match input {:?}", w_shape, x_shape);
+    ensure!(
+        x_shape.len() >= 3,
+        "ConvTranspose input must have rank 3 or more, got {:?}",
+        x_shape
+    );
+    ensure!(
+        w_shape.len() == x_shape.len(),
+        "ConvTranspose weights {:?} do not match input {:?}",
+        w_shape,
+        x_shape
+    );
     let (n, c) = (x_shape[0], x_shape[1]);
     let group = p.group as usize;
     ensure!(
@@ -477,9 +608,17 @@ pub fn conv_transpose_f32(
     let m = mg * group;
     let cg = c / group;
     if let Some(b) = bias {
-        ensure!(b.len() == m, "ConvTranspose bias has {} values, expected {}", b.len(), m);
+        ensure!(
+            b.len() == m,
+            "ConvTranspose bias has {} values, expected {}",
+            b.len(),
+            m
+        );
     }
-    ensure!(x.len() == checked_len(x_shape)? && w.len() == checked_len(w_shape)?, "ConvTranspose data size mismatch");
+    ensure!(
+        x.len() == checked_len(x_shape)? && w.len() == checked_len(w_shape)?,
+        "ConvTranspose data size mismatch"
+    );
     let geom = convt_geom(p, &x_shape[2..], w_shape)?;
     let mut out_shape = vec![n, m];
     out_shape.extend_from_slice(&geom.output);
@@ -525,7 +664,15 @@ pub fn conv_transpose_f32(
     Ok((out_shape, y))
 }
 
-type ConvFn = fn(&[f32], &[usize], &[f32], &[usize], Option<&[f32]>, &ConvParams, Activation) -> Result<(Vec<usize>, Vec<f32>)>;
+type ConvFn = fn(
+    &[f32],
+    &[usize],
+    &[f32],
+    &[usize],
+    Option<&[f32]>,
+    &ConvParams,
+    Activation,
+) -> Result<(Vec<usize>, Vec<f32>)>;
 
 fn conv_kernel(p: ConvParams, act: Activation, f: ConvFn, name: &'static str) -> Box<dyn Kernel> {
     kernel(move |inputs: &Inputs| {
@@ -534,7 +681,13 @@ fn conv_kernel(p: ConvParams, act: Activation, f: ConvFn, name: &'static str) ->
         let b = inputs.opt_tensor(2)?;
         let dt = x.dtype();
         ensure!(dt.is_float(), "{} expects float tensors, got {}", name, dt);
-        ensure!(w.dtype() == dt, "{} weights are {}, input is {}", name, w.dtype(), dt);
+        ensure!(
+            w.dtype() == dt,
+            "{} weights are {}, input is {}",
+            name,
+            w.dtype(),
+            dt
+        );
         let (xs, ws) = (as_f32(x)?, as_f32(w)?);
         let bs = match b {
             Some(b) => Some(as_f32(b)?),
@@ -544,24 +697,47 @@ fn conv_kernel(p: ConvParams, act: Activation, f: ConvFn, name: &'static str) ->
             Some(b) => Some(b.as_slice::<f32>()?),
             None => None,
         };
-        let (shape, y) = f(xs.as_slice::<f32>()?, x.shape(), ws.as_slice::<f32>()?, w.shape(), bias, &p, act)?;
+        let (shape, y) = f(
+            xs.as_slice::<f32>()?,
+            x.shape(),
+            ws.as_slice::<f32>()?,
+            w.shape(),
+            bias,
+            &p,
+            act,
+        )?;
         let out = Tensor::new(shape, y)?;
         Ok(vec![Value::Tensor(from_f32(out, dt)?)])
     })
 }
 
 pub(crate) fn build_conv(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    Ok(conv_kernel(ConvParams::from_node(n)?, Activation::None, conv_f32, "Conv"))
+    Ok(conv_kernel(
+        ConvParams::from_node(n)?,
+        Activation::None,
+        conv_f32,
+        "Conv",
+    ))
 }
 
 pub(crate) fn build_conv_transpose(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    Ok(conv_kernel(ConvParams::from_node(n)?, Activation::None, conv_transpose_f32, "ConvTranspose"))
+    Ok(conv_kernel(
+        ConvParams::from_node(n)?,
+        Activation::None,
+        conv_transpose_f32,
+        "ConvTranspose",
+    ))
 }
 
 /// `runnx.FusedConv`: Conv attributes plus `activation` (an ONNX activation op name)
 /// and `activation_params` (its alpha/beta or min/max).
 pub(crate) fn build_fused_conv(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    Ok(conv_kernel(ConvParams::from_node(n)?, fused_activation(n)?, conv_f32, "FusedConv"))
+    Ok(conv_kernel(
+        ConvParams::from_node(n)?,
+        fused_activation(n)?,
+        conv_f32,
+        "FusedConv",
+    ))
 }
 
 /// The `activation` / `activation_params` attributes of a fused node.

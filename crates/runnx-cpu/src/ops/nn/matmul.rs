@@ -5,7 +5,9 @@ use super::conv::fused_activation;
 use crate::gemm::{self, Activation, Bias, Epilogue, MatRef};
 use crate::ops::util::{broadcast_shapes, broadcast_strides};
 use runnx_ir::dtype::Number;
-use runnx_ir::{bail, dispatch_number, ensure, kernel, DType, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
+use runnx_ir::{
+    bail, dispatch_number, ensure, kernel, DType, Inputs, Kernel, NodeCtx, Result, Tensor, Value,
+};
 
 /// The shapes of a (batched, broadcast) matrix product.
 pub(crate) struct MatMulShape {
@@ -22,9 +24,22 @@ pub(crate) struct MatMulShape {
 
 impl MatMulShape {
     pub fn new(a: &[usize], b: &[usize]) -> Result<MatMulShape> {
-        ensure!(!a.is_empty() && !b.is_empty(), "MatMul inputs must have rank 1 or more, got {:?} and {:?}", a, b);
-        let a2: Vec<usize> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
-        let b2: Vec<usize> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+        ensure!(
+            !a.is_empty() && !b.is_empty(),
+            "MatMul inputs must have rank 1 or more, got {:?} and {:?}",
+            a,
+            b
+        );
+        let a2: Vec<usize> = if a.len() == 1 {
+            vec![1, a[0]]
+        } else {
+            a.to_vec()
+        };
+        let b2: Vec<usize> = if b.len() == 1 {
+            vec![b[0], 1]
+        } else {
+            b.to_vec()
+        };
         let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
         let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
         ensure!(k == k2, "MatMul inner dimensions differ: {:?} x {:?}", a, b);
@@ -41,7 +56,15 @@ impl MatMulShape {
             out_shape.push(n);
         }
         checked_len(&out_shape)?;
-        Ok(MatMulShape { m, n, k, batch, a_bstrides, b_bstrides, out_shape })
+        Ok(MatMulShape {
+            m,
+            n,
+            k,
+            batch,
+            a_bstrides,
+            b_bstrides,
+            out_shape,
+        })
     }
 
     pub fn batch_count(&self) -> usize {
@@ -72,7 +95,10 @@ pub fn matmul_f32(
 ) -> Result<(Vec<usize>, Vec<f32>)> {
     let s = MatMulShape::new(a_shape, b_shape)?;
     let (m, n, k) = (s.m, s.n, s.k);
-    ensure!(a.len() == checked_len(a_shape)? && b.len() == checked_len(b_shape)?, "MatMul data size mismatch");
+    ensure!(
+        a.len() == checked_len(a_shape)? && b.len() == checked_len(b_shape)?,
+        "MatMul data size mismatch"
+    );
     let out_len = checked_len(&s.out_shape)?;
     let mut y = vec![0f32; out_len];
     if out_len == 0 {
@@ -85,10 +111,17 @@ pub fn matmul_f32(
             bias_vec = vec![v[0]; n];
             Some(&bias_vec)
         }
-        Some(v) => bail!("fused MatMul bias has {} values, expected {} or 1", v.len(), n),
+        Some(v) => bail!(
+            "fused MatMul bias has {} values, expected {} or 1",
+            v.len(),
+            n
+        ),
         None => None,
     };
-    let ep = Epilogue { bias: bias.map_or(Bias::None, Bias::Col), act };
+    let ep = Epilogue {
+        bias: bias.map_or(Bias::None, Bias::Col),
+        act,
+    };
     let batches = s.batch_count();
     // B shared by every batch and A's batches laid out contiguously: one tall GEMM.
     let b_shared = s.b_bstrides.iter().all(|&x| x == 0);
@@ -165,7 +198,11 @@ fn matmul_generic<T: Number>(a: &[T], b: &[T], s: &MatMulShape) -> Result<Vec<T>
                 } else {
                     let mut acc = 0i128;
                     for p in 0..k {
-                        acc = acc.wrapping_add(am[i * k + p].to_i128().wrapping_mul(bm[p * n + j].to_i128()));
+                        acc = acc.wrapping_add(
+                            am[i * k + p]
+                                .to_i128()
+                                .wrapping_mul(bm[p * n + j].to_i128()),
+                        );
                     }
                     T::from_i128(acc)
                 };
@@ -175,11 +212,30 @@ fn matmul_generic<T: Number>(a: &[T], b: &[T], s: &MatMulShape) -> Result<Vec<T>
     Ok(y)
 }
 
-fn matmul_tensors(a: &Tensor, b: &Tensor, bias: Option<&Tensor>, act: Activation) -> Result<Tensor> {
-    ensure!(a.dtype() == b.dtype(), "MatMul inputs have different types: {} and {}", a.dtype(), b.dtype());
+fn matmul_tensors(
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    act: Activation,
+) -> Result<Tensor> {
+    ensure!(
+        a.dtype() == b.dtype(),
+        "MatMul inputs have different types: {} and {}",
+        a.dtype(),
+        b.dtype()
+    );
     let dt = a.dtype();
-    if dt == DType::F32 || dt == DType::F16 || dt == DType::BF16 || bias.is_some() || act != Activation::None {
-        ensure!(dt.is_float(), "fused MatMul expects float tensors, got {}", dt);
+    if dt == DType::F32
+        || dt == DType::F16
+        || dt == DType::BF16
+        || bias.is_some()
+        || act != Activation::None
+    {
+        ensure!(
+            dt.is_float(),
+            "fused MatMul expects float tensors, got {}",
+            dt
+        );
         let (af, bf) = (as_f32(a)?, as_f32(b)?);
         let cf = match bias {
             Some(c) => Some(as_f32(c)?),
@@ -189,7 +245,14 @@ fn matmul_tensors(a: &Tensor, b: &Tensor, bias: Option<&Tensor>, act: Activation
             Some(c) => Some(c.as_slice::<f32>()?),
             None => None,
         };
-        let (shape, y) = matmul_f32(af.as_slice::<f32>()?, a.shape(), bf.as_slice::<f32>()?, b.shape(), cs, act)?;
+        let (shape, y) = matmul_f32(
+            af.as_slice::<f32>()?,
+            a.shape(),
+            bf.as_slice::<f32>()?,
+            b.shape(),
+            cs,
+            act,
+        )?;
         return from_f32(Tensor::new(shape, y)?, dt);
     }
     ensure!(dt != DType::Bool, "MatMul does not support bool tensors");
@@ -212,7 +275,12 @@ pub(crate) fn build_matmul(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 pub(crate) fn build_fused_matmul(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let act = fused_activation(n)?;
     Ok(kernel(move |inputs: &Inputs| {
-        let y = matmul_tensors(inputs.tensor(0)?, inputs.tensor(1)?, inputs.opt_tensor(2)?, act)?;
+        let y = matmul_tensors(
+            inputs.tensor(0)?,
+            inputs.tensor(1)?,
+            inputs.opt_tensor(2)?,
+            act,
+        )?;
         Ok(vec![Value::Tensor(y)])
     }))
 }
@@ -238,10 +306,30 @@ impl GemmParams {
 }
 
 fn gemm_dims(p: &GemmParams, a: &[usize], b: &[usize]) -> Result<(usize, usize, usize)> {
-    ensure!(a.len() == 2 && b.len() == 2, "Gemm inputs must be 2-D, got {:?} and {:?}", a, b);
-    let (m, k) = if p.trans_a { (a[1], a[0]) } else { (a[0], a[1]) };
-    let (k2, n) = if p.trans_b { (b[1], b[0]) } else { (b[0], b[1]) };
-    ensure!(k == k2, "Gemm inner dimensions differ: {:?} x {:?} (transA {}, transB {})", a, b, p.trans_a, p.trans_b);
+    ensure!(
+        a.len() == 2 && b.len() == 2,
+        "Gemm inputs must be 2-D, got {:?} and {:?}",
+        a,
+        b
+    );
+    let (m, k) = if p.trans_a {
+        (a[1], a[0])
+    } else {
+        (a[0], a[1])
+    };
+    let (k2, n) = if p.trans_b {
+        (b[1], b[0])
+    } else {
+        (b[0], b[1])
+    };
+    ensure!(
+        k == k2,
+        "Gemm inner dimensions differ: {:?} x {:?} (transA {}, transB {})",
+        a,
+        b,
+        p.trans_a,
+        p.trans_b
+    );
     Ok((m, n, k))
 }
 
@@ -256,27 +344,52 @@ pub fn gemm_fused(
     act: Activation,
 ) -> Result<(Vec<usize>, Vec<f32>)> {
     let (m, n, k) = gemm_dims(p, a_shape, b_shape)?;
-    ensure!(a.len() == checked_len(a_shape)? && b.len() == checked_len(b_shape)?, "Gemm data size mismatch");
+    ensure!(
+        a.len() == checked_len(a_shape)? && b.len() == checked_len(b_shape)?,
+        "Gemm data size mismatch"
+    );
     let out_shape = vec![m, n];
     let mut y = vec![0f32; checked_len(&out_shape)?];
-    let am = if p.trans_a { MatRef::transposed(a, m) } else { MatRef::row_major(a, k) };
-    let bm = if p.trans_b { MatRef::transposed(b, k) } else { MatRef::row_major(b, n) };
+    let am = if p.trans_a {
+        MatRef::transposed(a, m)
+    } else {
+        MatRef::row_major(a, k)
+    };
+    let bm = if p.trans_b {
+        MatRef::transposed(b, k)
+    } else {
+        MatRef::row_major(b, n)
+    };
     let mut beta = 0.0;
     let mut scaled = Vec::new();
     let mut bias_kind = 0; // 0 none, 1 row, 2 col
     if let Some((cv, cs)) = c {
         if p.beta != 0.0 {
-            ensure!(cs.len() <= 2, "Gemm C must have rank 2 or less, got {:?}", cs);
+            ensure!(
+                cs.len() <= 2,
+                "Gemm C must have rank 2 or less, got {:?}",
+                cs
+            );
             ensure!(cv.len() == checked_len(cs)?, "Gemm C data size mismatch");
             let full = broadcast_shapes(&[cs, &out_shape])?;
-            ensure!(full == out_shape, "Gemm C of shape {:?} does not broadcast to [{}, {}]", cs, m, n);
+            ensure!(
+                full == out_shape,
+                "Gemm C of shape {:?} does not broadcast to [{}, {}]",
+                cs,
+                m,
+                n
+            );
             let cs2: Vec<usize> = match cs.len() {
                 0 => vec![1, 1],
                 1 => vec![1, cs[0]],
                 _ => cs.to_vec(),
             };
             if cs2[0] == 1 {
-                scaled = if cs2[1] == 1 { vec![p.beta * cv[0]; n] } else { cv.iter().map(|v| p.beta * v).collect() };
+                scaled = if cs2[1] == 1 {
+                    vec![p.beta * cv[0]; n]
+                } else {
+                    cv.iter().map(|v| p.beta * v).collect()
+                };
                 bias_kind = 2;
             } else if cs2[1] == 1 {
                 scaled = cv.iter().map(|v| p.beta * v).collect();
@@ -292,11 +405,27 @@ pub fn gemm_fused(
         2 => Bias::Col(&scaled),
         _ => Bias::None,
     };
-    gemm::sgemm(m, n, k, p.alpha, am, bm, beta, &mut y, n, &Epilogue { bias, act })?;
+    gemm::sgemm(
+        m,
+        n,
+        k,
+        p.alpha,
+        am,
+        bm,
+        beta,
+        &mut y,
+        n,
+        &Epilogue { bias, act },
+    )?;
     Ok((out_shape, y))
 }
 
-fn gemm_generic<T: Number>(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmParams) -> Result<Tensor> {
+fn gemm_generic<T: Number>(
+    a: &Tensor,
+    b: &Tensor,
+    c: Option<&Tensor>,
+    p: &GemmParams,
+) -> Result<Tensor> {
     let (m, n, k) = gemm_dims(p, a.shape(), b.shape())?;
     let (av, bv) = (a.as_slice::<T>()?, b.as_slice::<T>()?);
     let mut y = vec![T::zero(); checked_len(&[m, n])?];
@@ -304,7 +433,13 @@ fn gemm_generic<T: Number>(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmP
         Some(c) => {
             ensure!(c.rank() <= 2, "Gemm C must have rank 2 or less");
             let full = broadcast_shapes(&[c.shape(), &[m, n]])?;
-            ensure!(full == [m, n], "Gemm C of shape {:?} does not broadcast to [{}, {}]", c.shape(), m, n);
+            ensure!(
+                full == [m, n],
+                "Gemm C of shape {:?} does not broadcast to [{}, {}]",
+                c.shape(),
+                m,
+                n
+            );
             Some((c.as_slice::<T>()?, broadcast_strides(c.shape(), &[m, n])))
         }
         None => None,
@@ -315,8 +450,16 @@ fn gemm_generic<T: Number>(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmP
             let mut acc = 0f64;
             let mut iacc = 0i128;
             for q in 0..k {
-                let x = if p.trans_a { av[q * m + i] } else { av[i * k + q] };
-                let w = if p.trans_b { bv[j * k + q] } else { bv[q * n + j] };
+                let x = if p.trans_a {
+                    av[q * m + i]
+                } else {
+                    av[i * k + q]
+                };
+                let w = if p.trans_b {
+                    bv[j * k + q]
+                } else {
+                    bv[q * n + j]
+                };
                 if T::IS_FLOAT {
                     acc += x.to_f64() * w.to_f64();
                 } else {
@@ -335,14 +478,29 @@ fn gemm_generic<T: Number>(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmP
     Tensor::new(vec![m, n], y)
 }
 
-fn gemm_tensors(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmParams, act: Activation) -> Result<Tensor> {
+fn gemm_tensors(
+    a: &Tensor,
+    b: &Tensor,
+    c: Option<&Tensor>,
+    p: &GemmParams,
+    act: Activation,
+) -> Result<Tensor> {
     let dt = a.dtype();
-    ensure!(b.dtype() == dt, "Gemm inputs have different types: {} and {}", dt, b.dtype());
+    ensure!(
+        b.dtype() == dt,
+        "Gemm inputs have different types: {} and {}",
+        dt,
+        b.dtype()
+    );
     if let Some(c) = c {
         ensure!(c.dtype() == dt, "Gemm C is {}, A is {}", c.dtype(), dt);
     }
     if dt == DType::F32 || dt == DType::F16 || dt == DType::BF16 || act != Activation::None {
-        ensure!(dt.is_float(), "fused Gemm expects float tensors, got {}", dt);
+        ensure!(
+            dt.is_float(),
+            "fused Gemm expects float tensors, got {}",
+            dt
+        );
         let (af, bf) = (as_f32(a)?, as_f32(b)?);
         let cf = match c {
             Some(c) => Some(as_f32(c)?),
@@ -352,7 +510,15 @@ fn gemm_tensors(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmParams, act:
             (Some(t), Some(orig)) => Some((t.as_slice::<f32>()?, orig.shape())),
             _ => None,
         };
-        let (shape, y) = gemm_fused(af.as_slice::<f32>()?, a.shape(), bf.as_slice::<f32>()?, b.shape(), cref, p, act)?;
+        let (shape, y) = gemm_fused(
+            af.as_slice::<f32>()?,
+            a.shape(),
+            bf.as_slice::<f32>()?,
+            b.shape(),
+            cref,
+            p,
+            act,
+        )?;
         return from_f32(Tensor::new(shape, y)?, dt);
     }
     ensure!(dt != DType::Bool, "Gemm does not support bool tensors");
@@ -362,7 +528,13 @@ fn gemm_tensors(a: &Tensor, b: &Tensor, c: Option<&Tensor>, p: &GemmParams, act:
 pub(crate) fn build_gemm(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let p = GemmParams::from_node(n)?;
     Ok(kernel(move |inputs: &Inputs| {
-        let y = gemm_tensors(inputs.tensor(0)?, inputs.tensor(1)?, inputs.opt_tensor(2)?, &p, Activation::None)?;
+        let y = gemm_tensors(
+            inputs.tensor(0)?,
+            inputs.tensor(1)?,
+            inputs.opt_tensor(2)?,
+            &p,
+            Activation::None,
+        )?;
         Ok(vec![Value::Tensor(y)])
     }))
 }
@@ -372,7 +544,13 @@ pub(crate) fn build_fused_gemm(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let p = GemmParams::from_node(n)?;
     let act = fused_activation(n)?;
     Ok(kernel(move |inputs: &Inputs| {
-        let y = gemm_tensors(inputs.tensor(0)?, inputs.tensor(1)?, inputs.opt_tensor(2)?, &p, act)?;
+        let y = gemm_tensors(
+            inputs.tensor(0)?,
+            inputs.tensor(1)?,
+            inputs.opt_tensor(2)?,
+            &p,
+            act,
+        )?;
         Ok(vec![Value::Tensor(y)])
     }))
 }
