@@ -1,7 +1,12 @@
 //! Pooling, resizing, sampling and detection ops on images.
 
+mod common;
+mod pool;
+mod resize;
+
 use crate::Registry;
 
 pub fn register(r: &mut Registry) {
-    let _ = r;
+    pool::register(r);
+    resize::register(r);
 }
