@@ -567,36 +567,64 @@ fn max_unpool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let (nn, c, sp) = nc_spatial(x.shape(), 3, "MaxUnpool")?;
         ensure!(sp.len() == k, "kernel_shape {:?} does not match input shape {:?}", kernel_shape, x.shape());
         ensure!(idx.len() == x.len(), "indices have {} elements, X has {}", idx.len(), x.len());
+        let mut inferred = vec![nn, c];
+        for d in 0..k {
+            let v = (sp[d].saturating_sub(1) as i128) * strides[d] as i128 + kernel_shape[d] as i128
+                - pads[d] as i128
+                - pads[d + k] as i128;
+            ensure!(v >= 0 && v <= usize::MAX as i128, "MaxUnpool output size {} is invalid", v);
+            inferred.push(v as usize);
+        }
         let out_shape: Vec<usize> = match inputs.opt_tensor(2)? {
             Some(s) => {
                 let s = s.to_i64_vec()?;
                 ensure!(s.len() == x.rank(), "output_shape {:?} must have rank {}", s, x.rank());
                 s.iter().map(|&v| to_usize(v, "output_shape")).collect::<Result<_>>()?
             }
-            None => {
-                let mut s = vec![nn, c];
-                for d in 0..k {
-                    let v = (sp[d].saturating_sub(1) as i128) * strides[d] as i128 + kernel_shape[d] as i128
-                        - pads[d] as i128
-                        - pads[d + k] as i128;
-                    ensure!(v >= 0 && v <= usize::MAX as i128, "MaxUnpool output size {} is invalid", v);
-                    s.push(v as usize);
-                }
-                s
-            }
+            None => inferred.clone(),
         };
-        let total = numel(&out_shape)?;
+        let total = numel(&inferred)?;
         let y = dispatch_number!(x.dtype(), T => {
+            // Scatter into the inferred shape, then place it at the origin of the output
+            // (as the reference does when output_shape is given).
             let xs = x.as_slice::<T>()?;
             let mut out = vec![T::default(); total];
             for (&i, &v) in idx.iter().zip(xs) {
                 ensure!(i >= 0 && (i as u64) < total as u64, "index {} is out of range for output of {} elements", i, total);
                 out[i as usize] = v;
             }
-            Tensor::new(out_shape.clone(), out)
+            if out_shape == inferred {
+                Tensor::new(out_shape.clone(), out)
+            } else {
+                Tensor::new(out_shape.clone(), place_at_origin(&out, &inferred, &out_shape)?)
+            }
         })?;
         Ok(vec![Value::Tensor(y)])
     }))
+}
+
+/// Copy `src` (of `from` shape) into a zero tensor of shape `to`, aligned at the origin.
+fn place_at_origin<T: Copy + Default>(src: &[T], from: &[usize], to: &[usize]) -> Result<Vec<T>> {
+    let mut out = vec![T::default(); numel(to)?];
+    let r = from.len();
+    if r == 0 || src.is_empty() || out.is_empty() {
+        return Ok(out);
+    }
+    let common: Vec<usize> = from.iter().zip(to).map(|(&a, &b)| a.min(b)).collect();
+    let row = common[r - 1];
+    let rows: usize = common[..r - 1].iter().product();
+    let (fs, ts) = (crate::ops::util::strides(from), crate::ops::util::strides(to));
+    for ri in 0..rows {
+        let (mut rem, mut fo, mut to_off) = (ri, 0, 0);
+        for d in (0..r - 1).rev() {
+            let i = rem % common[d];
+            rem /= common[d];
+            fo += i * fs[d];
+            to_off += i * ts[d];
+        }
+        out[to_off..to_off + row].copy_from_slice(&src[fo..fo + row]);
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- MaxRoiPool

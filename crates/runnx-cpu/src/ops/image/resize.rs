@@ -221,23 +221,24 @@ fn plan_axis(a: &ResizeAttrs, axis: usize, len: usize, out: usize, scale: f64, r
                 center * (1.0 - adjustment) + (yf + 0.5) / scale - 0.5
             }
             Coord::PytorchHalfPixel => {
-                if out > 1 {
+                if width != 1.0 {
                     (yf + 0.5) / scale - 0.5
                 } else {
                     -0.5
                 }
             }
+            // Like the reference, the scaled (not rounded) output length.
             Coord::AlignCorners => {
-                if out > 1 {
-                    yf * (lf - 1.0) / (of - 1.0)
+                if width != 1.0 {
+                    yf * (lf - 1.0) / (width - 1.0)
                 } else {
                     0.0
                 }
             }
             Coord::Asymmetric => yf / scale,
             Coord::TfCropAndResize => {
-                let x = if out > 1 {
-                    roi.0 * (lf - 1.0) + yf * (roi.1 - roi.0) * (lf - 1.0) / (of - 1.0)
+                let x = if width != 1.0 {
+                    roi.0 * (lf - 1.0) + yf * (roi.1 - roi.0) * (lf - 1.0) / (width - 1.0)
                 } else {
                     0.5 * (roi.0 + roi.1) * (lf - 1.0)
                 };
