@@ -41,8 +41,17 @@ pub fn attr_usizes(n: &NodeCtx, name: &str, min: i64) -> Result<Option<Vec<usize
         Some(v) => {
             let mut out = Vec::with_capacity(v.len());
             for x in v {
-                ensure!(x >= min, "attribute '{}' values must be >= {}, got {}", name, min, x);
-                out.push(usize::try_from(x).map_err(|_| runnx_ir::Error::invalid("attribute value too large"))?);
+                ensure!(
+                    x >= min,
+                    "attribute '{}' values must be >= {}, got {}",
+                    name,
+                    min,
+                    x
+                );
+                out.push(
+                    usize::try_from(x)
+                        .map_err(|_| runnx_ir::Error::invalid("attribute value too large"))?,
+                );
             }
             Ok(Some(out))
         }
@@ -51,7 +60,8 @@ pub fn attr_usizes(n: &NodeCtx, name: &str, min: i64) -> Result<Option<Vec<usize
 
 /// Convert an i64 that must be a valid size.
 pub fn to_usize(v: i64, what: &str) -> Result<usize> {
-    usize::try_from(v).map_err(|_| runnx_ir::Error::invalid(format!("{what} must be non-negative, got {v}")))
+    usize::try_from(v)
+        .map_err(|_| runnx_ir::Error::invalid(format!("{what} must be non-negative, got {v}")))
 }
 
 /// Round half to even then convert, saturating (for float results stored in ints).
@@ -78,7 +88,17 @@ pub fn numel(shape: &[usize]) -> Result<usize> {
 }
 
 /// Split a shape `[N, C, spatial...]`, requiring rank >= `min_rank`.
-pub fn nc_spatial(shape: &[usize], min_rank: usize, what: &str) -> Result<(usize, usize, Vec<usize>)> {
-    ensure!(shape.len() >= min_rank, "{} expects an input of rank >= {}, got shape {:?}", what, min_rank, shape);
+pub fn nc_spatial(
+    shape: &[usize],
+    min_rank: usize,
+    what: &str,
+) -> Result<(usize, usize, Vec<usize>)> {
+    ensure!(
+        shape.len() >= min_rank,
+        "{} expects an input of rank >= {}, got shape {:?}",
+        what,
+        min_rank,
+        shape
+    );
     Ok((shape[0], shape[1], shape[2..].to_vec()))
 }

@@ -9,7 +9,9 @@
 use super::common::{attr_usizes, nc_spatial, numel, to_usize, with_real, Real};
 use crate::par::for_each_chunk_mut;
 use runnx_ir::dtype::Number;
-use runnx_ir::{bail, dispatch_number, ensure, kernel, Error, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
+use runnx_ir::{
+    bail, dispatch_number, ensure, kernel, Error, Inputs, Kernel, NodeCtx, Result, Tensor, Value,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AutoPad {
@@ -51,17 +53,39 @@ impl PoolAttrs {
         let dilations = attr_usizes(n, "dilations", 1)?;
         let pads = attr_usizes(n, "pads", 0)?;
         if let Some(s) = &strides {
-            ensure!(s.len() == k, "strides {:?} do not match kernel_shape {:?}", s, kernel);
+            ensure!(
+                s.len() == k,
+                "strides {:?} do not match kernel_shape {:?}",
+                s,
+                kernel
+            );
         }
         if let Some(d) = &dilations {
-            ensure!(d.len() == k, "dilations {:?} do not match kernel_shape {:?}", d, kernel);
+            ensure!(
+                d.len() == k,
+                "dilations {:?} do not match kernel_shape {:?}",
+                d,
+                kernel
+            );
         }
         if let Some(p) = &pads {
-            ensure!(p.len() == 2 * k, "pads {:?} do not match kernel_shape {:?}", p, kernel);
+            ensure!(
+                p.len() == 2 * k,
+                "pads {:?} do not match kernel_shape {:?}",
+                p,
+                kernel
+            );
         }
         let auto_pad = AutoPad::parse(&n.attr_str("auto_pad", "NOTSET")?)?;
         let ceil_mode = n.attr_int("ceil_mode", 0)? != 0;
-        Ok(PoolAttrs { kernel, strides, dilations, pads, auto_pad, ceil_mode })
+        Ok(PoolAttrs {
+            kernel,
+            strides,
+            dilations,
+            pads,
+            auto_pad,
+            ceil_mode,
+        })
     }
 }
 
@@ -78,7 +102,12 @@ pub struct DimTaps {
 impl DimTaps {
     /// The identity dimension used to fill ranks below 3.
     fn unit() -> DimTaps {
-        DimTaps { start: vec![0], valid: vec![1], padded: vec![1], dilation: 1 }
+        DimTaps {
+            start: vec![0],
+            valid: vec![1],
+            padded: vec![1],
+            dilation: 1,
+        }
     }
 }
 
@@ -92,7 +121,10 @@ pub fn dim_output(
     auto_pad: AutoPad,
     ceil_mode: bool,
 ) -> Result<(usize, usize, usize)> {
-    ensure!(kernel >= 1 && stride >= 1 && dilation >= 1, "kernel, strides and dilations must be positive");
+    ensure!(
+        kernel >= 1 && stride >= 1 && dilation >= 1,
+        "kernel, strides and dilations must be positive"
+    );
     let span = (kernel - 1)
         .checked_mul(dilation)
         .and_then(|v| v.checked_add(1))
@@ -100,7 +132,10 @@ pub fn dim_output(
     match auto_pad {
         AutoPad::SameUpper | AutoPad::SameLower => {
             let out = input.div_ceil(stride);
-            let need = out.saturating_sub(1).saturating_mul(stride).saturating_add(span);
+            let need = out
+                .saturating_sub(1)
+                .saturating_mul(stride)
+                .saturating_add(span);
             let total = need.saturating_sub(input);
             let (b, e) = if auto_pad == AutoPad::SameUpper {
                 (total / 2, total - total / 2)
@@ -110,7 +145,12 @@ pub fn dim_output(
             Ok((out, b, e))
         }
         AutoPad::Valid => {
-            ensure!(input >= span, "pooling window {} is larger than the input {}", span, input);
+            ensure!(
+                input >= span,
+                "pooling window {} is larger than the input {}",
+                span,
+                input
+            );
             Ok(((input - span) / stride + 1, 0, 0))
         }
         AutoPad::NotSet => {
@@ -118,8 +158,17 @@ pub fn dim_output(
                 .checked_add(pads.0)
                 .and_then(|v| v.checked_add(pads.1))
                 .ok_or_else(|| Error::invalid("pads too large"))?;
-            ensure!(total >= span, "pooling window {} is larger than the padded input {}", span, total);
-            let mut out = if ceil_mode { (total - span).div_ceil(stride) + 1 } else { (total - span) / stride + 1 };
+            ensure!(
+                total >= span,
+                "pooling window {} is larger than the padded input {}",
+                span,
+                total
+            );
+            let mut out = if ceil_mode {
+                (total - span).div_ceil(stride) + 1
+            } else {
+                (total - span) / stride + 1
+            };
             // The last window must start inside the input or the begin padding.
             if ceil_mode && out > 1 && (out - 1) * stride >= input + pads.0 {
                 out -= 1;
@@ -144,8 +193,17 @@ impl Geometry {
     pub fn new(a: &PoolAttrs, shape: &[usize]) -> Result<Geometry> {
         let (n, c, sp) = nc_spatial(shape, 3, "pooling")?;
         let k = a.kernel.len();
-        ensure!(sp.len() == k, "kernel_shape {:?} does not match input shape {:?}", a.kernel, shape);
-        ensure!(k <= 3, "pooling over {} spatial dimensions is not supported", k);
+        ensure!(
+            sp.len() == k,
+            "kernel_shape {:?} does not match input shape {:?}",
+            a.kernel,
+            shape
+        );
+        ensure!(
+            k <= 3,
+            "pooling over {} spatial dimensions is not supported",
+            k
+        );
         let mut input = [1usize; 3];
         let mut output = [1usize; 3];
         let mut taps = [DimTaps::unit(), DimTaps::unit(), DimTaps::unit()];
@@ -154,7 +212,8 @@ impl Geometry {
             let dil = a.dilations.as_ref().map_or(1, |s| s[d]);
             let pads = a.pads.as_ref().map_or((0, 0), |p| (p[d], p[d + k]));
             let kern = a.kernel[d];
-            let (out, pb, pe) = dim_output(sp[d], kern, stride, dil, pads, a.auto_pad, a.ceil_mode)?;
+            let (out, pb, pe) =
+                dim_output(sp[d], kern, stride, dil, pads, a.auto_pad, a.ceil_mode)?;
             let slot = 3 - k + d;
             input[slot] = sp[d];
             output[slot] = out;
@@ -164,23 +223,48 @@ impl Geometry {
                 padded: Vec::with_capacity(out),
                 dilation: dil,
             };
-            let (inp, pb, pe, stride, dil, kern) =
-                (sp[d] as i128, pb as i128, pe as i128, stride as i128, dil as i128, kern as i128);
+            let (inp, pb, pe, stride, dil, kern) = (
+                sp[d] as i128,
+                pb as i128,
+                pe as i128,
+                stride as i128,
+                dil as i128,
+                kern as i128,
+            );
             for o in 0..out as i128 {
                 let b = o * stride - pb;
                 // First tap at or after 0, last tap before the input end.
                 let k0 = if b >= 0 { 0 } else { (-b + dil - 1) / dil };
-                let k1 = if inp - 1 - b < 0 { -1 } else { ((inp - 1 - b) / dil).min(kern - 1) };
+                let k1 = if inp - 1 - b < 0 {
+                    -1
+                } else {
+                    ((inp - 1 - b) / dil).min(kern - 1)
+                };
                 let valid = (k1 - k0 + 1).max(0);
-                let kp = if inp + pe - 1 - b < 0 { -1 } else { ((inp + pe - 1 - b) / dil).min(kern - 1) };
+                let kp = if inp + pe - 1 - b < 0 {
+                    -1
+                } else {
+                    ((inp + pe - 1 - b) / dil).min(kern - 1)
+                };
                 let padded = (kp + 1).max(0);
-                t.start.push(if valid > 0 { (b + k0 * dil) as usize } else { 0 });
+                t.start.push(if valid > 0 {
+                    (b + k0 * dil) as usize
+                } else {
+                    0
+                });
                 t.valid.push(valid as usize);
                 t.padded.push(padded as usize);
             }
             taps[slot] = t;
         }
-        Ok(Geometry { n, c, spatial_rank: k, input, output, taps })
+        Ok(Geometry {
+            n,
+            c,
+            spatial_rank: k,
+            input,
+            output,
+            taps,
+        })
     }
 
     pub fn in_plane(&self) -> usize {
@@ -199,7 +283,11 @@ impl Geometry {
 
     /// Taps per window, for cost estimates.
     fn window_cost(&self) -> usize {
-        self.taps.iter().map(|t| t.valid.iter().copied().max().unwrap_or(1)).product::<usize>().max(1)
+        self.taps
+            .iter()
+            .map(|t| t.valid.iter().copied().max().unwrap_or(1))
+            .product::<usize>()
+            .max(1)
     }
 }
 
@@ -250,12 +338,26 @@ pub fn pool_plane<T: Copy, R: Reducer<T>>(x: &[T], out: &mut [R::Out], g: &Geome
 }
 
 /// Run a reducer over all planes, in parallel over N*C.
-pub fn pool_all<T: Copy + Sync, R: Reducer<T>>(x: &[T], g: &Geometry, r: &R, fill: R::Out) -> Result<Vec<R::Out>> {
+pub fn pool_all<T: Copy + Sync, R: Reducer<T>>(
+    x: &[T],
+    g: &Geometry,
+    r: &R,
+    fill: R::Out,
+) -> Result<Vec<R::Out>> {
     let in_plane = g.in_plane();
     let out_plane = g.out_plane();
-    let planes = g.n.checked_mul(g.c).ok_or_else(|| Error::invalid("too many channels"))?;
-    let total = planes.checked_mul(out_plane).ok_or_else(|| Error::invalid("output too large"))?;
-    ensure!(x.len() == planes * in_plane, "input has {} elements, expected {}", x.len(), planes * in_plane);
+    let planes =
+        g.n.checked_mul(g.c)
+            .ok_or_else(|| Error::invalid("too many channels"))?;
+    let total = planes
+        .checked_mul(out_plane)
+        .ok_or_else(|| Error::invalid("output too large"))?;
+    ensure!(
+        x.len() == planes * in_plane,
+        "input has {} elements, expected {}",
+        x.len(),
+        planes * in_plane
+    );
     let mut out = vec![fill; total];
     if out_plane == 0 || in_plane == 0 {
         return Ok(out);
@@ -317,13 +419,21 @@ impl<T: Number> Reducer<T> for ArgMaxR {
 fn max_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let attrs = PoolAttrs::parse(n)?;
     let storage_order = n.attr_int("storage_order", 0)?;
-    ensure!(storage_order == 0 || storage_order == 1, "storage_order must be 0 or 1, got {}", storage_order);
+    ensure!(
+        storage_order == 0 || storage_order == 1,
+        "storage_order must be 0 or 1, got {}",
+        storage_order
+    );
     let want_indices = n.output_count() > 1 && n.node.outputs.get(1).is_some_and(|s| !s.is_empty());
     Ok(kernel(move |inputs: &Inputs| {
         let x = inputs.tensor(0)?;
         let g = Geometry::new(&attrs, x.shape())?;
         let shape = g.out_shape();
-        ensure!(x.dtype().is_numeric(), "MaxPool expects a numeric tensor, got {}", x.dtype());
+        ensure!(
+            x.dtype().is_numeric(),
+            "MaxPool expects a numeric tensor, got {}",
+            x.dtype()
+        );
         if !want_indices {
             let y = dispatch_number!(x.dtype(), T => {
                 let v = pool_all(x.as_slice::<T>()?, &g, &MaxR, T::zero())?;
@@ -412,7 +522,11 @@ impl<R: Real> Reducer<R> for LpR<R> {
     }
 }
 
-fn real_pool<R: Real, Red: Reducer<R, Out = R>>(x: &Tensor, g: &Geometry, r: &Red) -> Result<Tensor> {
+fn real_pool<R: Real, Red: Reducer<R, Out = R>>(
+    x: &Tensor,
+    g: &Geometry,
+    r: &Red,
+) -> Result<Tensor> {
     let v = pool_all(x.as_slice::<R>()?, g, r, R::c(0.0))?;
     Tensor::new(g.out_shape(), v)
 }
@@ -424,7 +538,11 @@ fn average_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let x = inputs.tensor(0)?;
         let g = Geometry::new(&attrs, x.shape())?;
         let r = AvgR { include_pad };
-        let y = with_real(x, |t| real_pool::<f32, _>(t, &g, &r), |t| real_pool::<f64, _>(t, &g, &r))?;
+        let y = with_real(
+            x,
+            |t| real_pool::<f32, _>(t, &g, &r),
+            |t| real_pool::<f64, _>(t, &g, &r),
+        )?;
         Ok(vec![Value::Tensor(y)])
     }))
 }
@@ -471,7 +589,9 @@ fn global_planes<T: Copy + Send + Sync, O: Copy + Send>(
 ) -> Result<(Vec<O>, Vec<usize>)> {
     let (n, c, sp) = nc_spatial(shape, 2, "global pooling")?;
     let plane = numel(&sp)?;
-    let planes = n.checked_mul(c).ok_or_else(|| Error::invalid("too many channels"))?;
+    let planes = n
+        .checked_mul(c)
+        .ok_or_else(|| Error::invalid("too many channels"))?;
     let mut out = vec![fill; planes];
     let mut out_shape = vec![n, c];
     out_shape.extend(std::iter::repeat_n(1, sp.len()));
@@ -521,7 +641,11 @@ fn global_pool(kind: Global) -> impl Fn(&Inputs) -> Result<Vec<Value>> + Send + 
         let x = inputs.tensor(0)?;
         let y = match kind {
             Global::Max => {
-                ensure!(x.dtype().is_numeric(), "GlobalMaxPool expects a numeric tensor, got {}", x.dtype());
+                ensure!(
+                    x.dtype().is_numeric(),
+                    "GlobalMaxPool expects a numeric tensor, got {}",
+                    x.dtype()
+                );
                 dispatch_number!(x.dtype(), T => {
                     let (v, shape) = global_planes(x.as_slice::<T>()?, x.shape(), T::zero(), |p| {
                         let mut m = p[0];
@@ -535,7 +659,11 @@ fn global_pool(kind: Global) -> impl Fn(&Inputs) -> Result<Vec<Value>> + Send + 
                     Tensor::new(shape, v)
                 })?
             }
-            _ => with_real(x, |t| global_real::<f32>(t, kind), |t| global_real::<f64>(t, kind))?,
+            _ => with_real(
+                x,
+                |t| global_real::<f32>(t, kind),
+                |t| global_real::<f64>(t, kind),
+            )?,
         };
         Ok(vec![Value::Tensor(y)])
     }
@@ -560,26 +688,51 @@ fn max_unpool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let k = kernel_shape.len();
     let strides = attr_usizes(n, "strides", 1)?.unwrap_or_else(|| vec![1; k]);
     let pads = attr_usizes(n, "pads", 0)?.unwrap_or_else(|| vec![0; 2 * k]);
-    ensure!(strides.len() == k && pads.len() == 2 * k, "strides/pads do not match kernel_shape");
+    ensure!(
+        strides.len() == k && pads.len() == 2 * k,
+        "strides/pads do not match kernel_shape"
+    );
     Ok(kernel(move |inputs: &Inputs| {
         let x = inputs.tensor(0)?;
         let idx = inputs.tensor(1)?.to_i64_vec()?;
         let (nn, c, sp) = nc_spatial(x.shape(), 3, "MaxUnpool")?;
-        ensure!(sp.len() == k, "kernel_shape {:?} does not match input shape {:?}", kernel_shape, x.shape());
-        ensure!(idx.len() == x.len(), "indices have {} elements, X has {}", idx.len(), x.len());
+        ensure!(
+            sp.len() == k,
+            "kernel_shape {:?} does not match input shape {:?}",
+            kernel_shape,
+            x.shape()
+        );
+        ensure!(
+            idx.len() == x.len(),
+            "indices have {} elements, X has {}",
+            idx.len(),
+            x.len()
+        );
         let mut inferred = vec![nn, c];
         for d in 0..k {
-            let v = (sp[d].saturating_sub(1) as i128) * strides[d] as i128 + kernel_shape[d] as i128
+            let v = (sp[d].saturating_sub(1) as i128) * strides[d] as i128
+                + kernel_shape[d] as i128
                 - pads[d] as i128
                 - pads[d + k] as i128;
-            ensure!(v >= 0 && v <= usize::MAX as i128, "MaxUnpool output size {} is invalid", v);
+            ensure!(
+                v >= 0 && v <= usize::MAX as i128,
+                "MaxUnpool output size {} is invalid",
+                v
+            );
             inferred.push(v as usize);
         }
         let out_shape: Vec<usize> = match inputs.opt_tensor(2)? {
             Some(s) => {
                 let s = s.to_i64_vec()?;
-                ensure!(s.len() == x.rank(), "output_shape {:?} must have rank {}", s, x.rank());
-                s.iter().map(|&v| to_usize(v, "output_shape")).collect::<Result<_>>()?
+                ensure!(
+                    s.len() == x.rank(),
+                    "output_shape {:?} must have rank {}",
+                    s,
+                    x.rank()
+                );
+                s.iter()
+                    .map(|&v| to_usize(v, "output_shape"))
+                    .collect::<Result<_>>()?
             }
             None => inferred.clone(),
         };
@@ -613,7 +766,10 @@ fn place_at_origin<T: Copy + Default>(src: &[T], from: &[usize], to: &[usize]) -
     let common: Vec<usize> = from.iter().zip(to).map(|(&a, &b)| a.min(b)).collect();
     let row = common[r - 1];
     let rows: usize = common[..r - 1].iter().product();
-    let (fs, ts) = (crate::ops::util::strides(from), crate::ops::util::strides(to));
+    let (fs, ts) = (
+        crate::ops::util::strides(from),
+        crate::ops::util::strides(to),
+    );
     for ri in 0..rows {
         let (mut rem, mut fo, mut to_off) = (ri, 0, 0);
         for d in (0..r - 1).rev() {
@@ -631,22 +787,56 @@ fn place_at_origin<T: Copy + Default>(src: &[T], from: &[usize], to: &[usize]) -
 
 fn max_roi_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let pooled = n.require("pooled_shape", attr_usizes(n, "pooled_shape", 1))?;
-    ensure!(pooled.len() == 2, "pooled_shape must have 2 values, got {:?}", pooled);
+    ensure!(
+        pooled.len() == 2,
+        "pooled_shape must have 2 values, got {:?}",
+        pooled
+    );
     let (ph_n, pw_n) = (pooled[0], pooled[1]);
     let scale = n.attr_float("spatial_scale", 1.0)?;
     Ok(kernel(move |inputs: &Inputs| {
         let x = inputs.tensor(0)?;
         let rois = inputs.tensor(1)?;
-        ensure!(x.rank() == 4, "MaxRoiPool expects a 4-D input, got {:?}", x.shape());
-        ensure!(rois.rank() == 2 && rois.shape()[1] == 5, "rois must be [num_rois, 5], got {:?}", rois.shape());
+        ensure!(
+            x.rank() == 4,
+            "MaxRoiPool expects a 4-D input, got {:?}",
+            x.shape()
+        );
+        ensure!(
+            rois.rank() == 2 && rois.shape()[1] == 5,
+            "rois must be [num_rois, 5], got {:?}",
+            rois.shape()
+        );
         let [nb, c, h, w] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
         let r = rois.to_f64_vec()?;
         let num = rois.shape()[0];
         let out_shape = vec![num, c, ph_n, pw_n];
         let y = with_real(
             x,
-            |t| roi_pool_real::<f32>(t, &r, num, [nb, c, h, w], ph_n, pw_n, scale as f64, &out_shape),
-            |t| roi_pool_real::<f64>(t, &r, num, [nb, c, h, w], ph_n, pw_n, scale as f64, &out_shape),
+            |t| {
+                roi_pool_real::<f32>(
+                    t,
+                    &r,
+                    num,
+                    [nb, c, h, w],
+                    ph_n,
+                    pw_n,
+                    scale as f64,
+                    &out_shape,
+                )
+            },
+            |t| {
+                roi_pool_real::<f64>(
+                    t,
+                    &r,
+                    num,
+                    [nb, c, h, w],
+                    ph_n,
+                    pw_n,
+                    scale as f64,
+                    &out_shape,
+                )
+            },
         )?;
         Ok(vec![Value::Tensor(y)])
     }))
@@ -669,7 +859,11 @@ fn roi_pool_real<R: Real>(
     for i in 0..num {
         let roi = &rois[i * 5..i * 5 + 5];
         let b = roi[0];
-        ensure!(b >= 0.0 && (b as usize) < nb, "roi batch index {} is out of range", b);
+        ensure!(
+            b >= 0.0 && (b as usize) < nb,
+            "roi batch index {} is out of range",
+            b
+        );
         let b = b as usize;
         let sw = (roi[1] * scale).round() as i64;
         let sh = (roi[2] * scale).round() as i64;
@@ -687,7 +881,8 @@ fn roi_pool_real<R: Real>(
                 let he = (((ph + 1) as f64 * bh).ceil() as i64 + sh).clamp(0, h as i64) as usize;
                 for pw in 0..pw_n {
                     let ws = ((pw as f64 * bw).floor() as i64 + sw).clamp(0, w as i64) as usize;
-                    let we = (((pw + 1) as f64 * bw).ceil() as i64 + sw).clamp(0, w as i64) as usize;
+                    let we =
+                        (((pw + 1) as f64 * bw).ceil() as i64 + sw).clamp(0, w as i64) as usize;
                     let mut m: Option<R> = None;
                     for yy in hs..he {
                         for &v in &xp[yy * w + ws..yy * w + we] {

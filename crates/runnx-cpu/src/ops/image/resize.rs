@@ -10,7 +10,10 @@ use super::common::{from_f64_rounded, numel, to_usize, Real};
 use crate::ops::util::axes as norm_axes;
 use crate::par::for_each_chunk_mut;
 use runnx_ir::dtype::Number;
-use runnx_ir::{bail, dispatch_number, ensure, kernel, DType, Error, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
+use runnx_ir::{
+    bail, dispatch_number, ensure, kernel, DType, Error, Inputs, Kernel, NodeCtx, Result, Tensor,
+    Value,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -97,14 +100,19 @@ fn resize(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             from: ScalesFrom::Input1,
         }
     } else {
-        let coord = match n.attr_str("coordinate_transformation_mode", "half_pixel")?.as_str() {
+        let coord = match n
+            .attr_str("coordinate_transformation_mode", "half_pixel")?
+            .as_str()
+        {
             "half_pixel" => Coord::HalfPixel,
             "half_pixel_symmetric" => Coord::HalfPixelSymmetric,
             "pytorch_half_pixel" => Coord::PytorchHalfPixel,
             "align_corners" => Coord::AlignCorners,
             "asymmetric" => Coord::Asymmetric,
             "tf_crop_and_resize" => Coord::TfCropAndResize,
-            "tf_half_pixel_for_nn" => bail!("coordinate_transformation_mode tf_half_pixel_for_nn is not supported"),
+            "tf_half_pixel_for_nn" => {
+                bail!("coordinate_transformation_mode tf_half_pixel_for_nn is not supported")
+            }
             other => bail!("unknown coordinate_transformation_mode '{}'", other),
         };
         let nearest = match n.attr_str("nearest_mode", "round_prefer_floor")?.as_str() {
@@ -133,12 +141,17 @@ fn resize(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             from: ScalesFrom::Inputs11,
         }
     };
-    Ok(kernel(move |inputs: &Inputs| Ok(vec![Value::Tensor(run_resize(&a, inputs)?)])))
+    Ok(kernel(move |inputs: &Inputs| {
+        Ok(vec![Value::Tensor(run_resize(&a, inputs)?)])
+    }))
 }
 
 fn upsample(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let mode = parse_mode(&n.attr_str("mode", "nearest")?)?;
-    ensure!(mode != Mode::Cubic, "Upsample supports nearest and linear modes only");
+    ensure!(
+        mode != Mode::Cubic,
+        "Upsample supports nearest and linear modes only"
+    );
     let from = match n.attr_floats_opt("scales")? {
         Some(s) => ScalesFrom::Attr(s),
         None => ScalesFrom::Input1,
@@ -155,7 +168,9 @@ fn upsample(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         policy: AspectPolicy::Stretch,
         from,
     };
-    Ok(kernel(move |inputs: &Inputs| Ok(vec![Value::Tensor(run_resize(&a, inputs)?)])))
+    Ok(kernel(move |inputs: &Inputs| {
+        Ok(vec![Value::Tensor(run_resize(&a, inputs)?)])
+    }))
 }
 
 /// One resized axis: per output position `n` (input index, weight) pairs, or extrapolation.
@@ -180,9 +195,25 @@ fn cubic(d: f64, a: f64) -> f64 {
     }
 }
 
-fn plan_axis(a: &ResizeAttrs, axis: usize, len: usize, out: usize, scale: f64, roi: (f64, f64)) -> Result<AxisPlan> {
-    ensure!(len > 0 || out == 0, "cannot resize an empty axis {} to {}", axis, out);
-    ensure!(scale > 0.0 && scale.is_finite(), "resize scale must be positive, got {}", scale);
+fn plan_axis(
+    a: &ResizeAttrs,
+    axis: usize,
+    len: usize,
+    out: usize,
+    scale: f64,
+    roi: (f64, f64),
+) -> Result<AxisPlan> {
+    ensure!(
+        len > 0 || out == 0,
+        "cannot resize an empty axis {} to {}",
+        axis,
+        out
+    );
+    ensure!(
+        scale > 0.0 && scale.is_finite(),
+        "resize scale must be positive, got {}",
+        scale
+    );
     let lf = len as f64;
     let of = out as f64;
     let width = scale * lf;
@@ -201,7 +232,9 @@ fn plan_axis(a: &ResizeAttrs, axis: usize, len: usize, out: usize, scale: f64, r
     };
     ensure!(n <= 1 << 20, "resize scale {} is too small", scale);
     let first = 1 - (n as i64) / 2;
-    let cap = out.checked_mul(n).ok_or_else(|| Error::invalid("resize output too large"))?;
+    let cap = out
+        .checked_mul(n)
+        .ok_or_else(|| Error::invalid("resize output too large"))?;
     let mut plan = AxisPlan {
         axis,
         out,
@@ -300,7 +333,11 @@ fn plan_axis(a: &ResizeAttrs, axis: usize, len: usize, out: usize, scale: f64, r
 }
 
 fn read_f64(t: &Tensor) -> Result<Vec<f64>> {
-    ensure!(t.dtype().is_numeric(), "expected a numeric tensor, got {}", t.dtype());
+    ensure!(
+        t.dtype().is_numeric(),
+        "expected a numeric tensor, got {}",
+        t.dtype()
+    );
     t.to_f64_vec()
 }
 
@@ -334,26 +371,47 @@ fn run_resize(a: &ResizeAttrs, inputs: &Inputs) -> Result<Tensor> {
                 if !t.is_empty() {
                     ensure!(scales.is_none(), "Resize takes scales or sizes, not both");
                     let s = t.to_i64_vec()?;
-                    sizes = Some(s.iter().map(|&v| to_usize(v, "sizes")).collect::<Result<_>>()?);
+                    sizes = Some(
+                        s.iter()
+                            .map(|&v| to_usize(v, "sizes"))
+                            .collect::<Result<_>>()?,
+                    );
                 }
             }
-            ensure!(scales.is_some() || sizes.is_some(), "Resize needs scales or sizes");
+            ensure!(
+                scales.is_some() || sizes.is_some(),
+                "Resize needs scales or sizes"
+            );
         }
     }
     // Per-dimension scale and output size.
     let mut scale_full = vec![1.0f64; r];
     let mut out_shape = shape.clone();
     if let Some(s) = &scales {
-        ensure!(s.len() == na, "scales has {} values, expected {}", s.len(), na);
+        ensure!(
+            s.len() == na,
+            "scales has {} values, expected {}",
+            s.len(),
+            na
+        );
         for (&ax, &sc) in axes.iter().zip(s) {
-            ensure!(sc > 0.0 && sc.is_finite(), "scales must be positive, got {}", sc);
+            ensure!(
+                sc > 0.0 && sc.is_finite(),
+                "scales must be positive, got {}",
+                sc
+            );
             let o = (sc * shape[ax] as f64).floor();
             ensure!(o < 1e15, "resize output too large");
             scale_full[ax] = sc;
             out_shape[ax] = o as usize;
         }
     } else if let Some(sz) = &sizes {
-        ensure!(sz.len() == na, "sizes has {} values, expected {}", sz.len(), na);
+        ensure!(
+            sz.len() == na,
+            "sizes has {} values, expected {}",
+            sz.len(),
+            na
+        );
         let ratio = |i: usize| sz[i] as f64 / shape[axes[i]] as f64;
         match a.policy {
             AspectPolicy::Stretch => {
@@ -369,7 +427,12 @@ fn run_resize(a: &ResizeAttrs, inputs: &Inputs) -> Result<Tensor> {
                 } else {
                     it.fold(f64::NEG_INFINITY, f64::max)
                 };
-                ensure!(s.is_finite() && s > 0.0, "invalid sizes {:?} for shape {:?}", sz, shape);
+                ensure!(
+                    s.is_finite() && s > 0.0,
+                    "invalid sizes {:?} for shape {:?}",
+                    sz,
+                    shape
+                );
                 for &ax in &axes {
                     scale_full[ax] = s;
                     let o = (s * shape[ax] as f64 + 0.5).floor();
@@ -401,21 +464,33 @@ fn run_resize(a: &ResizeAttrs, inputs: &Inputs) -> Result<Tensor> {
     for &ax in &axes {
         let identity = (scale_full[ax] - 1.0).abs() < 1e-9
             && out_shape[ax] == shape[ax]
-            && (a.coord != Coord::TfCropAndResize || (roi[ax].0.abs() < 1e-9 && (roi[ax].1 - 1.0).abs() < 1e-9));
+            && (a.coord != Coord::TfCropAndResize
+                || (roi[ax].0.abs() < 1e-9 && (roi[ax].1 - 1.0).abs() < 1e-9));
         if identity {
             continue;
         }
-        plans.push(plan_axis(a, ax, shape[ax], out_shape[ax], scale_full[ax], roi[ax])?);
+        plans.push(plan_axis(
+            a,
+            ax,
+            shape[ax],
+            out_shape[ax],
+            scale_full[ax],
+            roi[ax],
+        )?);
     }
     let ev = a.extrapolation;
     if a.mode == Mode::Nearest {
         return dispatch_number!(x.dtype(), T => gather::<T>(x.as_slice::<T>()?, &shape, &out_shape, &plans, T::from_f64(ev)));
     }
     match x.dtype() {
-        DType::F32 => Tensor::new(out_shape.clone(), interpolate::<f32>(x.as_slice::<f32>()?.to_vec(), &shape, &plans, ev)),
+        DType::F32 => Tensor::new(
+            out_shape.clone(),
+            interpolate::<f32>(x.as_slice::<f32>()?.to_vec(), &shape, &plans, ev),
+        ),
         DType::F16 | DType::BF16 => {
             let v = x.cast(DType::F32)?.into_vec::<f32>()?;
-            Tensor::new(out_shape.clone(), interpolate::<f32>(v, &shape, &plans, ev))?.cast(x.dtype())
+            Tensor::new(out_shape.clone(), interpolate::<f32>(v, &shape, &plans, ev))?
+                .cast(x.dtype())
         }
         DType::String | DType::Bool => bail!("Resize does not support {} tensors", x.dtype()),
         dt => dispatch_number!(dt, T => {
@@ -427,7 +502,13 @@ fn run_resize(a: &ResizeAttrs, inputs: &Inputs) -> Result<Tensor> {
 }
 
 /// Nearest: every output element copies one input element (or the extrapolation value).
-fn gather<T: Number>(x: &[T], shape: &[usize], out_shape: &[usize], plans: &[AxisPlan], ev: T) -> Result<Tensor> {
+fn gather<T: Number>(
+    x: &[T],
+    shape: &[usize],
+    out_shape: &[usize],
+    plans: &[AxisPlan],
+    ev: T,
+) -> Result<Tensor> {
     let r = shape.len();
     let total = numel(out_shape)?;
     if r == 0 {
@@ -435,10 +516,18 @@ fn gather<T: Number>(x: &[T], shape: &[usize], out_shape: &[usize], plans: &[Axi
     }
     // Per-dimension maps from output index to input offset (None: extrapolate).
     let strides = crate::ops::util::strides(shape);
-    let mut maps: Vec<Vec<Option<usize>>> = (0..r).map(|d| (0..shape[d]).map(|i| Some(i * strides[d])).collect()).collect();
+    let mut maps: Vec<Vec<Option<usize>>> = (0..r)
+        .map(|d| (0..shape[d]).map(|i| Some(i * strides[d])).collect())
+        .collect();
     for p in plans {
         maps[p.axis] = (0..p.out)
-            .map(|j| if p.extrapolate[j] { None } else { Some(p.idx[j] * strides[p.axis]) })
+            .map(|j| {
+                if p.extrapolate[j] {
+                    None
+                } else {
+                    Some(p.idx[j] * strides[p.axis])
+                }
+            })
             .collect();
     }
     let mut out = vec![ev; total];
