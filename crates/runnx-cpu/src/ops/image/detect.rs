@@ -106,9 +106,10 @@ fn roi_align_real<R: Real>(
         return Tensor::new(out_shape, out);
     }
     let plane = h * w;
-    for_each_chunk_mut(&mut out, per_roi, per_roi.saturating_mul(16), |n, chunk| {
+    // Per roi: start, bin size and sampling grid; checked before the parallel loop.
+    let mut geo = Vec::with_capacity(num);
+    for n in 0..num {
         let roi = &rois[n * 4..n * 4 + 4];
-        let b = bi[n] as usize;
         let off = if a.half_pixel { 0.5 } else { 0.0 };
         let sw = roi[0] * a.spatial_scale - off;
         let sh = roi[1] * a.spatial_scale - off;
@@ -121,19 +122,32 @@ fn roi_align_real<R: Real>(
         }
         let bh = rh / ph_n as f64;
         let bw = rw / pw_n as f64;
-        let grid = |v: f64| -> usize {
+        let grid = |v: f64| -> Result<usize> {
             if a.sampling_ratio > 0 {
-                a.sampling_ratio as usize
-            } else {
-                let g = v.ceil();
-                if g.is_finite() && g > 0.0 {
-                    (g as usize).min(1 << 16)
-                } else {
-                    0
-                }
+                return Ok(a.sampling_ratio as usize);
             }
+            let g = v.ceil();
+            ensure!(
+                g.is_nan() || g <= (1u64 << 20) as f64,
+                "RoiAlign roi {} is too large",
+                n
+            );
+            Ok(if g > 0.0 { g as usize } else { 0 })
         };
-        let (gh, gw) = (grid(bh), grid(bw));
+        let (gh, gw) = (grid(bh)?, grid(bw)?);
+        let samples = [ph_n, pw_n, gh, gw]
+            .iter()
+            .try_fold(1usize, |acc, &v| acc.checked_mul(v));
+        ensure!(
+            samples.is_some_and(|s| s <= 1 << 26),
+            "RoiAlign sampling grid of roi {} is too large",
+            n
+        );
+        geo.push((sh, sw, bh, bw, gh, gw));
+    }
+    for_each_chunk_mut(&mut out, per_roi, per_roi.saturating_mul(16), |n, chunk| {
+        let b = bi[n] as usize;
+        let (sh, sw, bh, bw, gh, gw) = geo[n];
         let count = (gh * gw).max(1) as f64;
         // Bilinear taps per sample point, shared by all channels.
         let mut pre: Vec<([usize; 4], [f64; 4])> = Vec::with_capacity(ph_n * pw_n * gh * gw);

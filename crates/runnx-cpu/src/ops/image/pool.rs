@@ -647,15 +647,7 @@ fn global_pool(kind: Global) -> impl Fn(&Inputs) -> Result<Vec<Value>> + Send + 
                     x.dtype()
                 );
                 dispatch_number!(x.dtype(), T => {
-                    let (v, shape) = global_planes(x.as_slice::<T>()?, x.shape(), T::zero(), |p| {
-                        let mut m = p[0];
-                        for &v in &p[1..] {
-                            if v > m {
-                                m = v;
-                            }
-                        }
-                        m
-                    })?;
+                    let (v, shape) = global_planes(x.as_slice::<T>()?, x.shape(), T::zero(), plane_max::<T>)?;
                     Tensor::new(shape, v)
                 })?
             }
@@ -667,6 +659,12 @@ fn global_pool(kind: Global) -> impl Fn(&Inputs) -> Result<Vec<Value>> + Send + 
         };
         Ok(vec![Value::Tensor(y)])
     }
+}
+
+fn plane_max<T: Number>(p: &[T]) -> T {
+    let mut it = p.iter().copied();
+    let first = it.next().unwrap_or_else(T::zero);
+    it.fold(first, |m, v| if v > m { v } else { m })
 }
 
 fn global_average_pool(_: &NodeCtx) -> Result<Box<dyn Kernel>> {
@@ -865,24 +863,31 @@ fn roi_pool_real<R: Real>(
             b
         );
         let b = b as usize;
-        let sw = (roi[1] * scale).round() as i64;
-        let sh = (roi[2] * scale).round() as i64;
-        let ew = (roi[3] * scale).round() as i64;
-        let eh = (roi[4] * scale).round() as i64;
-        let rh = (eh - sh + 1).max(1) as f64;
-        let rw = (ew - sw + 1).max(1) as f64;
+        // Coordinates in f64, clamped to the image before converting to indices.
+        let sw = (roi[1] * scale).round();
+        let sh = (roi[2] * scale).round();
+        let ew = (roi[3] * scale).round();
+        let eh = (roi[4] * scale).round();
+        let rh = (eh - sh + 1.0).max(1.0);
+        let rw = (ew - sw + 1.0).max(1.0);
         let bh = rh / ph_n as f64;
         let bw = rw / pw_n as f64;
+        let clamp = |v: f64, hi: usize| -> usize {
+            if v.is_nan() {
+                0
+            } else {
+                v.clamp(0.0, hi as f64) as usize
+            }
+        };
         for ch in 0..c {
             let xp = &xs[(b * c + ch) * plane..(b * c + ch + 1) * plane];
             let op = (i * c + ch) * ph_n * pw_n;
             for ph in 0..ph_n {
-                let hs = ((ph as f64 * bh).floor() as i64 + sh).clamp(0, h as i64) as usize;
-                let he = (((ph + 1) as f64 * bh).ceil() as i64 + sh).clamp(0, h as i64) as usize;
+                let hs = clamp((ph as f64 * bh).floor() + sh, h);
+                let he = clamp(((ph + 1) as f64 * bh).ceil() + sh, h);
                 for pw in 0..pw_n {
-                    let ws = ((pw as f64 * bw).floor() as i64 + sw).clamp(0, w as i64) as usize;
-                    let we =
-                        (((pw + 1) as f64 * bw).ceil() as i64 + sw).clamp(0, w as i64) as usize;
+                    let ws = clamp((pw as f64 * bw).floor() + sw, w);
+                    let we = clamp(((pw + 1) as f64 * bw).ceil() + sw, w);
                     let mut m: Option<R> = None;
                     for yy in hs..he {
                         for &v in &xp[yy * w + ws..yy * w + we] {

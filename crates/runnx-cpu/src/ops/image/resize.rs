@@ -195,6 +195,18 @@ fn cubic(d: f64, a: f64) -> f64 {
     }
 }
 
+/// Taps of a kernel of support `support` scaled by `s` (antialiasing).
+fn taps_for(support: f64, s: f64) -> Result<usize> {
+    let start = (-support / s).floor() + 1.0;
+    let n = 2.0 - 2.0 * start;
+    ensure!(
+        n >= 1.0 && n <= (1 << 20) as f64,
+        "resize scale {} is too small",
+        s
+    );
+    Ok(n as usize)
+}
+
 fn plan_axis(
     a: &ResizeAttrs,
     axis: usize,
@@ -221,16 +233,9 @@ fn plan_axis(
     let aa_scale = if a.antialias { scale.min(1.0) } else { 1.0 };
     let n: usize = match a.mode {
         Mode::Nearest => 1,
-        Mode::Linear => {
-            let start = (-1.0 / aa_scale).floor() as i64 + 1;
-            (2 - 2 * start) as usize
-        }
-        Mode::Cubic => {
-            let start = (-2.0 / aa_scale).floor() as i64 + 1;
-            (2 - 2 * start) as usize
-        }
+        Mode::Linear => taps_for(1.0, aa_scale)?,
+        Mode::Cubic => taps_for(2.0, aa_scale)?,
     };
-    ensure!(n <= 1 << 20, "resize scale {} is too small", scale);
     let first = 1 - (n as i64) / 2;
     let cap = out
         .checked_mul(n)
@@ -281,7 +286,12 @@ fn plan_axis(
                 x
             }
         };
-        let x = if x.is_finite() { x } else { 0.0 };
+        // Far-away coordinates only read the edge; keep them in integer range.
+        let x = if x.is_finite() {
+            x.clamp(-1e12, 1e12)
+        } else {
+            0.0
+        };
         if a.mode == Mode::Nearest {
             let fl = x.floor();
             let r = x - fl;
