@@ -6,7 +6,9 @@
 //! (mask, causal, padding), softmax, then scores V. Computation is in f32.
 
 use super::common::{f32_data, from_f32, gemm_nn, gemm_nt, swap_middle};
-use runnx_ir::{bail, ensure, kernel, DType, Error, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
+use runnx_ir::{
+    bail, ensure, kernel, DType, Error, Inputs, Kernel, NodeCtx, Result, Tensor, Value,
+};
 
 /// An additive bias broadcast over (batch, query head, query position, key position).
 struct Bias {
@@ -56,12 +58,22 @@ fn softmax_row(row: &mut [f32]) {
 /// Returns the output (B, Hq, L, Dv) and, when asked, the saved scores (B, Hq, L, T).
 fn attend(p: &Problem) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
     let (l, t, dk, dv) = (p.l, p.t, p.dk, p.dv);
-    ensure!(p.kv_heads > 0 && p.q_heads % p.kv_heads == 0, "q_num_heads {} must be a multiple of kv_num_heads {}", p.q_heads, p.kv_heads);
+    ensure!(
+        p.kv_heads > 0 && p.q_heads.is_multiple_of(p.kv_heads),
+        "q_num_heads {} must be a multiple of kv_num_heads {}",
+        p.q_heads,
+        p.kv_heads
+    );
     let group = p.q_heads / p.kv_heads;
     let saved = if p.save.is_some() { l * t } else { 0 };
     let per = l * dv + l * t + saved;
     let heads = p.batch * p.q_heads;
-    let mut buf = vec![0f32; heads.checked_mul(per).ok_or_else(|| Error::invalid("attention is too large"))?];
+    let mut buf = vec![
+        0f32;
+        heads
+            .checked_mul(per)
+            .ok_or_else(|| Error::invalid("attention is too large"))?
+    ];
     let cost = l * t * (dk + dv + 8);
     crate::par::for_each_chunk_mut(&mut buf, per.max(1), cost, |idx, chunk| {
         let (b, hq) = (idx / p.q_heads, idx % p.q_heads);
@@ -151,7 +163,11 @@ fn heads_attr(n: &NodeCtx, name: &str) -> Result<Option<usize>> {
 
 pub fn attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let qk_mode = n.attr_int("qk_matmul_output_mode", 0)?;
-    ensure!((0..=3).contains(&qk_mode), "qk_matmul_output_mode must be 0..3, got {}", qk_mode);
+    ensure!(
+        (0..=3).contains(&qk_mode),
+        "qk_matmul_output_mode must be 0..3, got {}",
+        qk_mode
+    );
     let cfg = AttnCfg {
         q_heads: heads_attr(n, "q_num_heads")?,
         kv_heads: heads_attr(n, "kv_num_heads")?,
@@ -161,7 +177,10 @@ pub fn attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         qk_mode,
         want_qk: n.node.outputs.get(3).is_some_and(|s| !s.is_empty()),
     };
-    ensure!(n.has_input(4) == n.has_input(5), "past_key and past_value must be given together");
+    ensure!(
+        n.has_input(4) == n.has_input(5),
+        "past_key and past_value must be given together"
+    );
     Ok(kernel(move |inputs: &Inputs| run_attention(&cfg, inputs)))
 }
 
@@ -170,8 +189,16 @@ fn to_bhsd(t: &Tensor, heads: Option<usize>, name: &str) -> Result<(Vec<f32>, [u
     let v = f32_data(t)?;
     match *t.shape() {
         [b, s, hd] => {
-            let Some(h) = heads else { bail!("3-D inputs need the q_num_heads and kv_num_heads attributes") };
-            ensure!(hd % h == 0, "{} hidden size {} is not divisible by {} heads", name, hd, h);
+            let Some(h) = heads else {
+                bail!("3-D inputs need the q_num_heads and kv_num_heads attributes")
+            };
+            ensure!(
+                hd.is_multiple_of(h),
+                "{} hidden size {} is not divisible by {} heads",
+                name,
+                hd,
+                h
+            );
             let d = hd / h;
             Ok((swap_middle(&v, b, s, h, d), [b, h, s, d]))
         }
@@ -198,13 +225,21 @@ fn mask_bias(m: &Tensor, dims: [usize; 3], t: usize) -> Result<Bias> {
         shape
     );
     let data: Vec<f32> = if m.dtype() == DType::Bool {
-        m.as_slice::<bool>()?.iter().map(|&b| if b { 0.0 } else { f32::NEG_INFINITY }).collect()
+        m.as_slice::<bool>()?
+            .iter()
+            .map(|&b| if b { 0.0 } else { f32::NEG_INFINITY })
+            .collect()
     } else {
         f32_data(m)?.into_owned()
     };
     let rank = shape.len();
     let len = shape[rank - 1];
-    ensure!(len <= t, "attn_mask covers {} key positions, more than the {} there are", len, t);
+    ensure!(
+        len <= t,
+        "attn_mask covers {} key positions, more than the {} there are",
+        len,
+        t
+    );
     let mut strides = [0usize; 4];
     strides[3] = 1;
     let mut acc = len;
@@ -216,7 +251,12 @@ fn mask_bias(m: &Tensor, dims: [usize; 3], t: usize) -> Result<Bias> {
         if md == want && md != 1 {
             strides[axis] = acc;
         } else {
-            ensure!(md == 1, "attn_mask shape {:?} does not broadcast to {:?}", shape, [dims[0], dims[1], dims[2], t]);
+            ensure!(
+                md == 1,
+                "attn_mask shape {:?} does not broadcast to {:?}",
+                shape,
+                [dims[0], dims[1], dims[2], t]
+            );
         }
         acc *= md;
     }
@@ -226,26 +266,49 @@ fn mask_bias(m: &Tensor, dims: [usize; 3], t: usize) -> Result<Bias> {
 fn run_attention(cfg: &AttnCfg, inputs: &Inputs) -> Result<Vec<Value>> {
     let (qt, kt, vt) = (inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?);
     let rank = qt.rank();
-    ensure!(kt.rank() == rank && vt.rank() == rank, "Q, K and V must have the same rank");
+    ensure!(
+        kt.rank() == rank && vt.rank() == rank,
+        "Q, K and V must have the same rank"
+    );
     for t in [qt, kt, vt] {
-        ensure!(t.dtype().is_float(), "attention needs float inputs, got {}", t.dtype());
+        ensure!(
+            t.dtype().is_float(),
+            "attention needs float inputs, got {}",
+            t.dtype()
+        );
     }
     let (q, [b, hq, l, dk]) = to_bhsd(qt, cfg.q_heads, "Q")?;
     let (k, [kb, hkv, s, kd]) = to_bhsd(kt, cfg.kv_heads, "K")?;
     let (v, [vb, vh, vs, dv]) = to_bhsd(vt, cfg.kv_heads, "V")?;
     ensure!(kb == b && vb == b, "Q, K and V batch sizes differ");
-    ensure!(vh == hkv && vs == s, "K and V must share heads and sequence length");
+    ensure!(
+        vh == hkv && vs == s,
+        "K and V must share heads and sequence length"
+    );
     ensure!(kd == dk, "Q and K head sizes differ: {} vs {}", dk, kd);
-    ensure!(hkv > 0 && hq % hkv == 0, "q heads {} must be a multiple of kv heads {}", hq, hkv);
+    ensure!(
+        hkv > 0 && hq.is_multiple_of(hkv),
+        "q heads {} must be a multiple of kv heads {}",
+        hq,
+        hkv
+    );
 
     let past_k = inputs.opt_tensor(4)?;
     let past_v = inputs.opt_tensor(5)?;
     let (k, v, past) = match (past_k, past_v) {
         (Some(pk), Some(pv)) => {
             let ps = pk.shape();
-            ensure!(ps.len() == 4 && ps[0] == b && ps[1] == hkv && ps[3] == dk, "past_key shape {:?} does not fit", ps);
+            ensure!(
+                ps.len() == 4 && ps[0] == b && ps[1] == hkv && ps[3] == dk,
+                "past_key shape {:?} does not fit",
+                ps
+            );
             let p = ps[2];
-            ensure!(pv.shape() == [b, hkv, p, dv], "past_value shape {:?} does not fit", pv.shape());
+            ensure!(
+                pv.shape() == [b, hkv, p, dv],
+                "past_value shape {:?} does not fit",
+                pv.shape()
+            );
             let k2 = concat_seq(&f32_data(pk)?, &k, b * hkv, p, s, dk);
             let v2 = concat_seq(&f32_data(pv)?, &v, b * hkv, p, s, dv);
             (k2, v2, Some(p))
@@ -261,12 +324,22 @@ fn run_attention(cfg: &AttnCfg, inputs: &Inputs) -> Result<Vec<Value>> {
     };
     let nonpad = match inputs.opt_tensor(6)? {
         Some(np) => {
-            ensure!(np.shape() == [b], "nonpad_kv_seqlen must have shape [{}], got {:?}", b, np.shape());
+            ensure!(
+                np.shape() == [b],
+                "nonpad_kv_seqlen must have shape [{}], got {:?}",
+                b,
+                np.shape()
+            );
             let v = np.to_i64_vec()?;
             Some(
                 v.into_iter()
                     .map(|x| {
-                        ensure!(x >= 0 && x as u64 <= t as u64, "nonpad_kv_seqlen {} out of range 0..={}", x, t);
+                        ensure!(
+                            x >= 0 && x as u64 <= t as u64,
+                            "nonpad_kv_seqlen {} out of range 0..={}",
+                            x,
+                            t
+                        );
                         Ok(x as usize)
                     })
                     .collect::<Result<Vec<_>>>()?,
@@ -295,7 +368,11 @@ fn run_attention(cfg: &AttnCfg, inputs: &Inputs) -> Result<Vec<Value>> {
     };
     let (out, qk) = attend(&prob)?;
     let y = if rank == 3 {
-        from_f32(qt.dtype(), vec![b, l, hq * dv], swap_middle(&out, b, hq, l, dv))?
+        from_f32(
+            qt.dtype(),
+            vec![b, l, hq * dv],
+            swap_middle(&out, b, hq, l, dv),
+        )?
     } else {
         from_f32(qt.dtype(), vec![b, hq, l, dv], out)?
     };
@@ -310,15 +387,22 @@ fn run_attention(cfg: &AttnCfg, inputs: &Inputs) -> Result<Vec<Value>> {
 
 pub fn flex_attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     if n.attr_graph_opt("score_mod")?.is_some() || n.attr_graph_opt("prob_mod")?.is_some() {
-        return Err(Error::Unsupported("FlexAttention with score_mod/prob_mod subgraphs".into()));
+        return Err(Error::Unsupported(
+            "FlexAttention with score_mod/prob_mod subgraphs".into(),
+        ));
     }
     let scale = n.attr_float_opt("scale")?;
     Ok(kernel(move |inputs: &Inputs| {
         let (qt, kt, vt) = (inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?);
-        let (&[b, hq, l, dk], &[kb, hkv, s, kd], &[vb, vh, vs, dv]) = (qt.shape(), kt.shape(), vt.shape()) else {
+        let (&[b, hq, l, dk], &[kb, hkv, s, kd], &[vb, vh, vs, dv]) =
+            (qt.shape(), kt.shape(), vt.shape())
+        else {
             bail!("FlexAttention needs rank-4 Q, K and V");
         };
-        ensure!(kb == b && vb == b && vh == hkv && vs == s && kd == dk, "Q, K and V shapes do not fit together");
+        ensure!(
+            kb == b && vb == b && vh == hkv && vs == s && kd == dk,
+            "Q, K and V shapes do not fit together"
+        );
         let (q, k, v) = (f32_data(qt)?, f32_data(kt)?, f32_data(vt)?);
         let prob = Problem {
             batch: b,
@@ -339,6 +423,10 @@ pub fn flex_attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             save: None,
         };
         let (out, _) = attend(&prob)?;
-        Ok(vec![Value::Tensor(from_f32(qt.dtype(), vec![b, hq, l, dv], out)?)])
+        Ok(vec![Value::Tensor(from_f32(
+            qt.dtype(),
+            vec![b, hq, l, dv],
+            out,
+        )?)])
     }))
 }

@@ -14,8 +14,18 @@ pub fn f32_data(t: &Tensor) -> Result<Cow<'_, [f32]>> {
     Ok(match t.dtype() {
         DType::F32 => Cow::Borrowed(t.as_slice::<f32>()?),
         DType::F64 => Cow::Owned(t.as_slice::<f64>()?.iter().map(|&x| x as f32).collect()),
-        DType::F16 => Cow::Owned(t.as_slice::<half::f16>()?.iter().map(|x| x.to_f32()).collect()),
-        DType::BF16 => Cow::Owned(t.as_slice::<half::bf16>()?.iter().map(|x| x.to_f32()).collect()),
+        DType::F16 => Cow::Owned(
+            t.as_slice::<half::f16>()?
+                .iter()
+                .map(|x| x.to_f32())
+                .collect(),
+        ),
+        DType::BF16 => Cow::Owned(
+            t.as_slice::<half::bf16>()?
+                .iter()
+                .map(|x| x.to_f32())
+                .collect(),
+        ),
         other => bail!("expected a float tensor, got {}", other),
     })
 }
@@ -25,8 +35,14 @@ pub fn from_f32(dtype: DType, shape: Vec<usize>, v: Vec<f32>) -> Result<Tensor> 
     match dtype {
         DType::F32 => Tensor::new(shape, v),
         DType::F64 => Tensor::new(shape, v.into_iter().map(f64::from).collect::<Vec<_>>()),
-        DType::F16 => Tensor::new(shape, v.into_iter().map(half::f16::from_f32).collect::<Vec<_>>()),
-        DType::BF16 => Tensor::new(shape, v.into_iter().map(half::bf16::from_f32).collect::<Vec<_>>()),
+        DType::F16 => Tensor::new(
+            shape,
+            v.into_iter().map(half::f16::from_f32).collect::<Vec<_>>(),
+        ),
+        DType::BF16 => Tensor::new(
+            shape,
+            v.into_iter().map(half::bf16::from_f32).collect::<Vec<_>>(),
+        ),
         other => bail!("expected a float type, got {}", other),
     }
 }
@@ -48,7 +64,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
         s += x * y;
     }
-    let a4 = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    let a4 = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
     s + (a4[0] + a4[2]) + (a4[1] + a4[3])
 }
 
@@ -124,7 +145,12 @@ pub fn split_dims(shape: &[usize], axis: usize) -> (usize, usize, usize) {
 /// Elements `start..start + len` of a tensor along `axis` (any element type).
 pub fn slice_axis(t: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor> {
     let shape = t.shape();
-    ensure!(axis < shape.len(), "axis {} out of range for rank {}", axis, shape.len());
+    ensure!(
+        axis < shape.len(),
+        "axis {} out of range for rank {}",
+        axis,
+        shape.len()
+    );
     let (outer, dim, inner) = split_dims(shape, axis);
     ensure!(
         start.checked_add(len).is_some_and(|e| e <= dim),
@@ -149,14 +175,26 @@ pub fn slice_axis(t: &Tensor, axis: usize, start: usize, len: usize) -> Result<T
 /// Concatenate tensors of the same type along `axis` (already normalised).
 /// All other dimensions must agree.
 pub fn concat_axis(parts: &[&Tensor], axis: usize) -> Result<Tensor> {
-    let Some(first) = parts.first() else { bail!("nothing to concatenate") };
+    let Some(first) = parts.first() else {
+        bail!("nothing to concatenate")
+    };
     let rank = first.rank();
     ensure!(axis < rank, "axis {} out of range for rank {}", axis, rank);
     let dtype = first.dtype();
     let mut total = 0usize;
     for p in parts {
-        ensure!(p.dtype() == dtype, "cannot concatenate {} with {}", dtype, p.dtype());
-        ensure!(p.rank() == rank, "cannot concatenate shapes {:?} and {:?}", first.shape(), p.shape());
+        ensure!(
+            p.dtype() == dtype,
+            "cannot concatenate {} with {}",
+            dtype,
+            p.dtype()
+        );
+        ensure!(
+            p.rank() == rank,
+            "cannot concatenate shapes {:?} and {:?}",
+            first.shape(),
+            p.shape()
+        );
         for d in 0..rank {
             ensure!(
                 d == axis || p.shape()[d] == first.shape()[d],
@@ -206,7 +244,17 @@ pub fn swap_middle(v: &[f32], d0: usize, d1: usize, d2: usize, d3: usize) -> Vec
 
 /// [`gemm_nt`] over contiguous `a`/`c` rows (`lda = k`, `ldc = n`), split across
 /// threads by rows of the output when the product is large enough.
-pub fn par_gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], ldb: usize, c: &mut [f32], accumulate: bool) {
+#[allow(clippy::too_many_arguments)]
+pub fn par_gemm_nt(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    accumulate: bool,
+) {
     if n == 0 || m == 0 {
         return;
     }

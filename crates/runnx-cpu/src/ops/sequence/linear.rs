@@ -30,8 +30,18 @@ pub fn linear_attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         "gated_delta" => (true, true),
         other => bail!("unknown update_rule '{}'", other),
     };
-    ensure!(n.has_input(4) == gating, "update_rule '{}' {} the decay input", rule, if gating { "requires" } else { "forbids" });
-    ensure!(n.has_input(5) == delta, "update_rule '{}' {} the beta input", rule, if delta { "requires" } else { "forbids" });
+    ensure!(
+        n.has_input(4) == gating,
+        "update_rule '{}' {} the decay input",
+        rule,
+        if gating { "requires" } else { "forbids" }
+    );
+    ensure!(
+        n.has_input(5) == delta,
+        "update_rule '{}' {} the beta input",
+        rule,
+        if delta { "requires" } else { "forbids" }
+    );
     let cfg = LinCfg {
         q_heads: q_heads as usize,
         kv_heads: kv_heads as usize,
@@ -45,14 +55,26 @@ pub fn linear_attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 fn run_linear(cfg: LinCfg, inputs: &Inputs) -> Result<Vec<Value>> {
     let (qt, kt, vt) = (inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?);
     let (hq, hk) = (cfg.q_heads, cfg.kv_heads);
-    let (&[b, t, qd], &[kb, kt_len, kd], &[vb, vt_len, vd]) = (qt.shape(), kt.shape(), vt.shape()) else {
+    let (&[b, t, qd], &[kb, kt_len, kd], &[vb, vt_len, vd]) = (qt.shape(), kt.shape(), vt.shape())
+    else {
         bail!("query, key and value must be rank 3 (B, T, H*D)");
     };
-    ensure!(kb == b && vb == b && kt_len == t && vt_len == t, "query, key and value batch/time dimensions differ");
-    ensure!(qd % hq == 0 && vd % hk == 0, "hidden sizes are not divisible by the head counts");
+    ensure!(
+        kb == b && vb == b && kt_len == t && vt_len == t,
+        "query, key and value batch/time dimensions differ"
+    );
+    ensure!(
+        qd.is_multiple_of(hq) && vd.is_multiple_of(hk),
+        "hidden sizes are not divisible by the head counts"
+    );
     let dk = qd / hq;
     let dv = vd / hk;
-    ensure!(kd == hk * dk, "key hidden size {} must be kv_num_heads * d_k = {}", kd, hk * dk);
+    ensure!(
+        kd == hk * dk,
+        "key hidden size {} must be kv_num_heads * d_k = {}",
+        kd,
+        hk * dk
+    );
     let group = hq / hk;
     let q = f32_data(qt)?;
     let k = f32_data(kt)?;
@@ -62,13 +84,22 @@ fn run_linear(cfg: LinCfg, inputs: &Inputs) -> Result<Vec<Value>> {
     let decay = match inputs.opt_tensor(4)? {
         Some(g) if cfg.gating => {
             let s = g.shape();
-            ensure!(s.len() == 3 && s[0] == b && s[1] == t, "decay must have shape (B, T, *), got {:?}", s);
+            ensure!(
+                s.len() == 3 && s[0] == b && s[1] == t,
+                "decay must have shape (B, T, *), got {:?}",
+                s
+            );
             let per_dim = if s[2] == hk {
                 false
             } else if s[2] == hk * dk {
                 true
             } else {
-                bail!("decay last dimension {} must be {} or {}", s[2], hk, hk * dk)
+                bail!(
+                    "decay last dimension {} must be {} or {}",
+                    s[2],
+                    hk,
+                    hk * dk
+                )
             };
             Some((f32_data(g)?.into_owned(), per_dim))
         }
@@ -92,17 +123,31 @@ fn run_linear(cfg: LinCfg, inputs: &Inputs) -> Result<Vec<Value>> {
     let state_len = dk * dv;
     let (state_dtype, mut init) = match inputs.opt_tensor(3)? {
         Some(ps) => {
-            ensure!(ps.shape() == [b, hk, dk, dv], "past_state must have shape {:?}, got {:?}", [b, hk, dk, dv], ps.shape());
+            ensure!(
+                ps.shape() == [b, hk, dk, dv],
+                "past_state must have shape {:?}, got {:?}",
+                [b, hk, dk, dv],
+                ps.shape()
+            );
             (ps.dtype(), f32_data(ps)?.into_owned())
         }
         None => (qt.dtype(), vec![0f32; b * hk * state_len]),
     };
-    let scale = if cfg.scale == 0.0 { 1.0 / (dk as f32).sqrt() } else { cfg.scale };
+    let scale = if cfg.scale == 0.0 {
+        1.0 / (dk as f32).sqrt()
+    } else {
+        cfg.scale
+    };
 
     // One chunk per (batch, kv head): its state, then the outputs of its query heads.
     let out_len = group * t * dv;
     let per = state_len + out_len;
-    let mut buf = vec![0f32; (b * hk).checked_mul(per).ok_or_else(|| Error::invalid("state too large"))?];
+    let mut buf = vec![
+        0f32;
+        (b * hk)
+            .checked_mul(per)
+            .ok_or_else(|| Error::invalid("state too large"))?
+    ];
     for (i, chunk) in buf.chunks_exact_mut(per.max(1)).enumerate() {
         chunk[..state_len].copy_from_slice(&init[i * state_len..(i + 1) * state_len]);
     }
@@ -117,7 +162,11 @@ fn run_linear(cfg: LinCfg, inputs: &Inputs) -> Result<Vec<Value>> {
             let vvec = &v[row * hk * dv + h * dv..][..dv];
             if let Some((g, per_dim)) = &decay {
                 for d in 0..dk {
-                    let gv = if *per_dim { g[row * hk * dk + h * dk + d] } else { g[row * hk + h] };
+                    let gv = if *per_dim {
+                        g[row * hk * dk + h * dk + d]
+                    } else {
+                        g[row * hk + h]
+                    };
                     let f = gv.exp();
                     for s in &mut state[d * dv..(d + 1) * dv] {
                         *s *= f;
@@ -180,15 +229,33 @@ pub fn causal_conv_with_state(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     Ok(kernel(move |inputs: &Inputs| {
         let (xt, wt) = (inputs.tensor(0)?, inputs.tensor(1)?);
         let dtype = xt.dtype();
-        ensure!(dtype.is_float(), "CausalConvWithState needs a float input, got {}", dtype);
-        let &[b, c, l] = xt.shape() else { bail!("input must be rank 3 (B, C, L), got {:?}", xt.shape()) };
-        let &[wc, one, k] = wt.shape() else { bail!("weight must be rank 3 (C, 1, K), got {:?}", wt.shape()) };
-        ensure!(wc == c && one == 1 && k >= 1, "weight shape {:?} does not fit {} channels", wt.shape(), c);
+        ensure!(
+            dtype.is_float(),
+            "CausalConvWithState needs a float input, got {}",
+            dtype
+        );
+        let &[b, c, l] = xt.shape() else {
+            bail!("input must be rank 3 (B, C, L), got {:?}", xt.shape())
+        };
+        let &[wc, one, k] = wt.shape() else {
+            bail!("weight must be rank 3 (C, 1, K), got {:?}", wt.shape())
+        };
+        ensure!(
+            wc == c && one == 1 && k >= 1,
+            "weight shape {:?} does not fit {} channels",
+            wt.shape(),
+            c
+        );
         let x = f32_data(xt)?;
         let w = f32_data(wt)?;
         let bias = match inputs.opt_tensor(2)? {
             Some(bt) => {
-                ensure!(bt.shape() == [c], "bias must have shape [{}], got {:?}", c, bt.shape());
+                ensure!(
+                    bt.shape() == [c],
+                    "bias must have shape [{}], got {:?}",
+                    c,
+                    bt.shape()
+                );
                 Some(f32_data(bt)?.into_owned())
             }
             None => None,
@@ -196,7 +263,12 @@ pub fn causal_conv_with_state(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let ks = k - 1;
         let past = match inputs.opt_tensor(3)? {
             Some(pt) => {
-                ensure!(pt.shape() == [b, c, ks], "past_state must have shape {:?}, got {:?}", [b, c, ks], pt.shape());
+                ensure!(
+                    pt.shape() == [b, c, ks],
+                    "past_state must have shape {:?}, got {:?}",
+                    [b, c, ks],
+                    pt.shape()
+                );
                 Some(f32_data(pt)?.into_owned())
             }
             None => None,

@@ -27,7 +27,12 @@ pub fn register(r: &mut Registry) {
     r.add("LSTM", rnn::lstm);
 
     r.add("Attention", attention::attention);
-    r.add_in("ai.onnx.preview", "FlexAttention", 1, attention::flex_attention);
+    r.add_in(
+        "ai.onnx.preview",
+        "FlexAttention",
+        1,
+        attention::flex_attention,
+    );
     r.add("RotaryEmbedding", rotary::rotary_embedding);
     r.add("LinearAttention", linear::linear_attention);
     r.add("CausalConvWithState", linear::causal_conv_with_state);

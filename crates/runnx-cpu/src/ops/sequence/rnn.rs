@@ -150,7 +150,9 @@ fn build(n: &NodeCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         Some(v) if v.len() == per * dirs => v,
         Some(v) if v.len() == per && dirs == 2 => v.iter().chain(v.iter()).cloned().collect(),
         Some(v) => bail!("expected {} activations, got {}", per * dirs, v.len()),
-        None => (0..dirs).flat_map(|_| kind.default_acts().iter().map(|s| s.to_string())).collect(),
+        None => (0..dirs)
+            .flat_map(|_| kind.default_acts().iter().map(|s| s.to_string()))
+            .collect(),
     };
     let alphas = n.attr_floats("activation_alpha", vec![])?;
     let betas = n.attr_floats("activation_beta", vec![])?;
@@ -171,11 +173,18 @@ fn build(n: &NodeCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         None => None,
     };
     let hidden = match n.attr_int_opt("hidden_size")? {
-        Some(h) => Some(usize::try_from(h).map_err(|_| runnx_ir::Error::invalid(format!("bad hidden_size {h}")))?),
+        Some(h) => Some(
+            usize::try_from(h)
+                .map_err(|_| runnx_ir::Error::invalid(format!("bad hidden_size {h}")))?,
+        ),
         None => None,
     };
     let layout = n.attr_int("layout", 0)?;
-    ensure!(layout == 0 || layout == 1, "layout must be 0 or 1, got {}", layout);
+    ensure!(
+        layout == 0 || layout == 1,
+        "layout must be 0 or 1, got {}",
+        layout
+    );
     let cfg = Cfg {
         kind,
         hidden,
@@ -203,21 +212,43 @@ pub fn lstm(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 }
 
 fn check_shape(name: &str, t: &Tensor, want: &[usize]) -> Result<()> {
-    ensure!(t.shape() == want, "{} must have shape {:?}, got {:?}", name, want, t.shape());
+    ensure!(
+        t.shape() == want,
+        "{} must have shape {:?}, got {:?}",
+        name,
+        want,
+        t.shape()
+    );
     Ok(())
 }
 
 /// A state input ([D, B, H], or [B, D, H] batch-major) as [D][B*H].
-fn state_input(t: Option<&Tensor>, name: &str, cfg: &Cfg, b: usize, h: usize) -> Result<Vec<Vec<f32>>> {
+fn state_input(
+    t: Option<&Tensor>,
+    name: &str,
+    cfg: &Cfg,
+    b: usize,
+    h: usize,
+) -> Result<Vec<Vec<f32>>> {
     let d = cfg.dirs;
-    let Some(t) = t else { return Ok(vec![vec![0f32; b * h]; d]) };
-    let want = if cfg.batch_major { [b, d, h] } else { [d, b, h] };
+    let Some(t) = t else {
+        return Ok(vec![vec![0f32; b * h]; d]);
+    };
+    let want = if cfg.batch_major {
+        [b, d, h]
+    } else {
+        [d, b, h]
+    };
     check_shape(name, t, &want)?;
     let v = f32_data(t)?;
     let mut out = vec![vec![0f32; b * h]; d];
     for (di, o) in out.iter_mut().enumerate() {
         for bi in 0..b {
-            let src = if cfg.batch_major { (bi * d + di) * h } else { (di * b + bi) * h };
+            let src = if cfg.batch_major {
+                (bi * d + di) * h
+            } else {
+                (di * b + bi) * h
+            };
             o[bi * h..(bi + 1) * h].copy_from_slice(&v[src..src + h]);
         }
     }
@@ -230,7 +261,12 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
     let w = inputs.tensor(1)?;
     let r = inputs.tensor(2)?;
     let dtype = x.dtype();
-    ensure!(dtype.is_float(), "{:?} needs float inputs, got {}", kind, dtype);
+    ensure!(
+        dtype.is_float(),
+        "{:?} needs float inputs, got {}",
+        kind,
+        dtype
+    );
     ensure!(x.rank() == 3, "X must be rank 3, got shape {:?}", x.shape());
     let (s_len, batch, isz) = if cfg.batch_major {
         (x.shape()[1], x.shape()[0], x.shape()[2])
@@ -245,7 +281,13 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
     check_shape("W", w, &[d, gh, isz])?;
     check_shape("R", r, &[d, gh, h])?;
     for (i, t) in [(1, w), (2, r)] {
-        ensure!(t.dtype() == dtype, "input {} must be {}, got {}", i, dtype, t.dtype());
+        ensure!(
+            t.dtype() == dtype,
+            "input {} must be {}, got {}",
+            i,
+            dtype,
+            t.dtype()
+        );
     }
 
     // X as [S][B][I].
@@ -278,7 +320,12 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
             t.to_i64_vec()?
                 .into_iter()
                 .map(|l| {
-                    ensure!(l >= 0 && l as u64 <= s_len as u64, "sequence length {} out of range 0..={}", l, s_len);
+                    ensure!(
+                        l >= 0 && l as u64 <= s_len as u64,
+                        "sequence length {} out of range 0..={}",
+                        l,
+                        s_len
+                    );
                     Ok(l as usize)
                 })
                 .collect::<Result<_>>()?
@@ -318,7 +365,11 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
         let rd = &rv[di * gh * h..(di + 1) * gh * h];
         let wb = &bias[di * 2 * gh..di * 2 * gh + gh];
         let rb = &bias[di * 2 * gh + gh..(di + 1) * 2 * gh];
-        let pd = if kind == Kind::Lstm { &peep[di * 3 * h..(di + 1) * 3 * h] } else { &[][..] };
+        let pd = if kind == Kind::Lstm {
+            &peep[di * 3 * h..(di + 1) * 3 * h]
+        } else {
+            &[][..]
+        };
 
         // Input projection for all steps, with the biases folded in (except the
         // GRU's recurrent hidden-gate bias under linear_before_reset).
@@ -335,7 +386,11 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
         }
 
         let mut hs = h0[di].clone();
-        let mut cs = if kind == Kind::Lstm { c0[di].clone() } else { Vec::new() };
+        let mut cs = if kind == Kind::Lstm {
+            c0[di].clone()
+        } else {
+            Vec::new()
+        };
         let max_len = lens.iter().copied().max().unwrap_or(0);
         let clip = |v: f32| match cfg.clip {
             Some(c) => v.clamp(-c, c),
@@ -373,7 +428,11 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
                             let gc = xrow[3 * h + j] + hrow[3 * h + j];
                             let c_old = cprev[j];
                             let i = f.apply(clip(gi + pd[j] * c_old));
-                            let fg = if cfg.input_forget { 1.0 - i } else { f.apply(clip(gf + pd[2 * h + j] * c_old)) };
+                            let fg = if cfg.input_forget {
+                                1.0 - i
+                            } else {
+                                f.apply(clip(gf + pd[2 * h + j] * c_old))
+                            };
                             let cc = gact.apply(clip(gc));
                             let c_new = fg * c_old + i * cc;
                             let o = f.apply(clip(go + pd[h + j] * c_new));
@@ -388,7 +447,9 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
                         let (z, rgate) = gates.split_at(h);
                         if cfg.linear_before_reset {
                             for j in 0..h {
-                                let hh = gact.apply(clip(xrow[2 * h + j] + rgate[j] * (hrow[2 * h + j] + rb[2 * h + j])));
+                                let hh = gact.apply(clip(
+                                    xrow[2 * h + j] + rgate[j] * (hrow[2 * h + j] + rb[2 * h + j]),
+                                ));
                                 hprev[j] = (1.0 - z[j]) * hh + z[j] * hprev[j];
                             }
                         } else {
@@ -397,7 +458,10 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
                                 rhrow[j] = rgate[j] * hprev[j];
                             }
                             for j in 0..h {
-                                let dotv = super::common::dot(rhrow, &rd[(2 * h + j) * h..(2 * h + j + 1) * h]);
+                                let dotv = super::common::dot(
+                                    rhrow,
+                                    &rd[(2 * h + j) * h..(2 * h + j + 1) * h],
+                                );
                                 let hh = gact.apply(clip(xrow[2 * h + j] + dotv));
                                 hprev[j] = (1.0 - z[j]) * hh + z[j] * hprev[j];
                             }
@@ -437,7 +501,13 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
             }
             o
         };
-        (y2, vec![batch, s_len, d, h], swap(&yh), swap(&yc), vec![batch, d, h])
+        (
+            y2,
+            vec![batch, s_len, d, h],
+            swap(&yh),
+            swap(&yc),
+            vec![batch, d, h],
+        )
     } else {
         (y, vec![s_len, d, batch, h], yh, yc, vec![d, batch, h])
     };

@@ -17,8 +17,17 @@ fn position(t: &Tensor) -> Result<i64> {
 fn norm_pos(pos: i64, len: usize, inclusive_end: bool) -> Result<usize> {
     let n = len as i64;
     let hi = if inclusive_end { n } else { n - 1 };
-    ensure!(pos >= -n && pos <= hi, "position {} is out of range for a sequence of {}", pos, len);
-    Ok(if pos < 0 { (pos + n) as usize } else { pos as usize })
+    ensure!(
+        pos >= -n && pos <= hi,
+        "position {} is out of range for a sequence of {}",
+        pos,
+        len
+    );
+    Ok(if pos < 0 {
+        (pos + n) as usize
+    } else {
+        pos as usize
+    })
 }
 
 fn seq_dtype_check(seq: &[Value], t: &Tensor) -> Result<()> {
@@ -42,10 +51,17 @@ pub fn sequence_construct(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let ts = inputs.tensors_from(0)?;
         if let Some(first) = ts.first() {
             for t in &ts {
-                ensure!(t.dtype() == first.dtype(), "sequence elements must share a type: {} vs {}", first.dtype(), t.dtype());
+                ensure!(
+                    t.dtype() == first.dtype(),
+                    "sequence elements must share a type: {} vs {}",
+                    first.dtype(),
+                    t.dtype()
+                );
             }
         }
-        Ok(vec![Value::Sequence(ts.into_iter().map(|t| Value::Tensor(t.clone())).collect())])
+        Ok(vec![Value::Sequence(
+            ts.into_iter().map(|t| Value::Tensor(t.clone())).collect(),
+        )])
     }))
 }
 
@@ -131,7 +147,11 @@ pub fn split_to_sequence(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
                 }
             }
             Some(s) => {
-                ensure!(s.rank() == 1, "split must be a scalar or 1-D, got shape {:?}", s.shape());
+                ensure!(
+                    s.rank() == 1,
+                    "split must be a scalar or 1-D, got shape {:?}",
+                    s.shape()
+                );
                 let lens = s.to_i64_vec()?;
                 let mut start = 0usize;
                 for &l in &lens {
@@ -146,7 +166,12 @@ pub fn split_to_sequence(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
                     out.push(Value::Tensor(slice_axis(x, ax, start, l)?));
                     start += l;
                 }
-                ensure!(start == dim, "split lengths {:?} do not sum to dimension {}", lens, dim);
+                ensure!(
+                    start == dim,
+                    "split lengths {:?} do not sum to dimension {}",
+                    lens,
+                    dim
+                );
             }
         }
         Ok(vec![Value::Sequence(out)])
@@ -158,8 +183,13 @@ pub fn concat_from_sequence(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let new_axis = n.attr_int("new_axis", 0)? != 0;
     Ok(kernel(move |inputs: &Inputs| {
         let seq = inputs.value(0)?.as_sequence()?;
-        let ts = seq.iter().map(|v| v.as_tensor()).collect::<Result<Vec<_>>>()?;
-        let Some(first) = ts.first() else { bail!("cannot concatenate an empty sequence") };
+        let ts = seq
+            .iter()
+            .map(|v| v.as_tensor())
+            .collect::<Result<Vec<_>>>()?;
+        let Some(first) = ts.first() else {
+            bail!("cannot concatenate an empty sequence")
+        };
         let rank = first.rank();
         if new_axis {
             let ax = util::axis(axis, rank + 1)?;
@@ -224,7 +254,11 @@ mod tests {
         }
     }
 
-    fn run(build: fn(&NodeCtx) -> Result<Box<dyn Kernel>>, n: &Node, ins: &[Option<&Value>]) -> Result<Vec<Value>> {
+    fn run(
+        build: fn(&NodeCtx) -> Result<Box<dyn Kernel>>,
+        n: &Node,
+        ins: &[Option<&Value>],
+    ) -> Result<Vec<Value>> {
         let k = build(&NodeCtx { node: n, opset: 18 })?;
         k.run(&Inputs::new(ins))
     }
@@ -232,20 +266,44 @@ mod tests {
     #[test]
     fn split_and_concat_roundtrip() {
         let x = Value::Tensor(Tensor::new(vec![2, 3], vec![1f32, 2., 3., 4., 5., 6.]).unwrap());
-        let n = node("SplitToSequence", &["x"], vec![("axis", Attribute::Int(1)), ("keepdims", Attribute::Int(0))]);
+        let n = node(
+            "SplitToSequence",
+            &["x"],
+            vec![("axis", Attribute::Int(1)), ("keepdims", Attribute::Int(0))],
+        );
         let seq = run(split_to_sequence, &n, &[Some(&x)]).unwrap().remove(0);
         let s = seq.as_sequence().unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(s[1].as_tensor().unwrap().shape(), &[2]);
-        assert_eq!(s[1].as_tensor().unwrap().as_slice::<f32>().unwrap(), &[2., 5.]);
-        let n = node("ConcatFromSequence", &["s"], vec![("axis", Attribute::Int(1)), ("new_axis", Attribute::Int(1))]);
-        let back = run(concat_from_sequence, &n, &[Some(&seq)]).unwrap().remove(0);
+        assert_eq!(
+            s[1].as_tensor().unwrap().as_slice::<f32>().unwrap(),
+            &[2., 5.]
+        );
+        let n = node(
+            "ConcatFromSequence",
+            &["s"],
+            vec![("axis", Attribute::Int(1)), ("new_axis", Attribute::Int(1))],
+        );
+        let back = run(concat_from_sequence, &n, &[Some(&seq)])
+            .unwrap()
+            .remove(0);
         assert_eq!(back, x);
         // scalar split with a remainder
         let sp = Value::Tensor(Tensor::scalar(2i64));
-        let n = node("SplitToSequence", &["x", "s"], vec![("axis", Attribute::Int(1))]);
-        let seq = run(split_to_sequence, &n, &[Some(&x), Some(&sp)]).unwrap().remove(0);
-        let shapes: Vec<_> = seq.as_sequence().unwrap().iter().map(|v| v.as_tensor().unwrap().shape().to_vec()).collect();
+        let n = node(
+            "SplitToSequence",
+            &["x", "s"],
+            vec![("axis", Attribute::Int(1))],
+        );
+        let seq = run(split_to_sequence, &n, &[Some(&x), Some(&sp)])
+            .unwrap()
+            .remove(0);
+        let shapes: Vec<_> = seq
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_tensor().unwrap().shape().to_vec())
+            .collect();
         assert_eq!(shapes, vec![vec![2, 2], vec![2, 1]]);
     }
 
@@ -256,7 +314,9 @@ mod tests {
         let seq = Value::Sequence(vec![a.clone()]);
         let n = node("SequenceInsert", &["s", "t", "p"], vec![]);
         let p = Value::Tensor(Tensor::scalar(-1i32));
-        let s2 = run(sequence_insert, &n, &[Some(&seq), Some(&b), Some(&p)]).unwrap().remove(0);
+        let s2 = run(sequence_insert, &n, &[Some(&seq), Some(&b), Some(&p)])
+            .unwrap()
+            .remove(0);
         assert_eq!(s2, Value::Sequence(vec![b.clone(), a.clone()]));
         let bad = Value::Tensor(Tensor::scalar(5i32));
         assert!(run(sequence_insert, &n, &[Some(&seq), Some(&b), Some(&bad)]).is_err());
@@ -264,7 +324,10 @@ mod tests {
         assert_eq!(run(sequence_at, &n, &[Some(&s2), Some(&p)]).unwrap()[0], a);
         assert!(run(sequence_at, &n, &[Some(&s2), Some(&bad)]).is_err());
         let n = node("SequenceErase", &["s"], vec![]);
-        assert_eq!(run(sequence_erase, &n, &[Some(&s2)]).unwrap()[0], Value::Sequence(vec![b]));
+        assert_eq!(
+            run(sequence_erase, &n, &[Some(&s2)]).unwrap()[0],
+            Value::Sequence(vec![b])
+        );
         let empty = Value::Sequence(vec![]);
         assert!(run(sequence_erase, &n, &[Some(&empty)]).is_err());
     }
