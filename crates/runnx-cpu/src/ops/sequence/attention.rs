@@ -55,6 +55,84 @@ fn softmax_row(row: &mut [f32]) {
     }
 }
 
+/// Query rows `i0..i0 + rows` of one (batch, query head): writes `out` (rows x Dv)
+/// using `sc` (rows x T) as scratch, and the requested scores into `save`.
+fn head_rows(
+    p: &Problem,
+    b: usize,
+    hq: usize,
+    i0: usize,
+    out: &mut [f32],
+    sc: &mut [f32],
+    mut save: Option<&mut [f32]>,
+) {
+    let (l, t, dk, dv) = (p.l, p.t, p.dk, p.dv);
+    let rows = out.len().checked_div(dv).unwrap_or(sc.len() / t.max(1));
+    let hk = hq / (p.q_heads / p.kv_heads);
+    let q = &p.q[((b * p.q_heads + hq) * l + i0) * dk..][..rows * dk];
+    let k = &p.k[(b * p.kv_heads + hk) * t * dk..][..t * dk];
+    let v = &p.v[(b * p.kv_heads + hk) * t * dv..][..t * dv];
+    let mut keep = |stage: i64, sc: &[f32]| {
+        if p.save == Some(stage) {
+            if let Some(s) = save.as_deref_mut() {
+                s.copy_from_slice(sc);
+            }
+        }
+    };
+    gemm_nt(rows, t, dk, q, dk, k, dk, sc, t, false);
+    for s in sc.iter_mut() {
+        *s *= p.scale;
+    }
+    keep(0, sc);
+    if p.softcap > 0.0 {
+        let c = p.softcap;
+        for s in sc.iter_mut() {
+            *s = c * (*s / c).tanh();
+        }
+    }
+    keep(1, sc);
+    let valid = p.nonpad.as_ref().map_or(t, |n| n[b]);
+    for r in 0..rows {
+        let i = i0 + r;
+        let row = &mut sc[r * t..(r + 1) * t];
+        if let Some(bias) = &p.bias {
+            let base = b * bias.strides[0] + hq * bias.strides[1] + i * bias.strides[2];
+            for (j, s) in row.iter_mut().enumerate() {
+                if j < bias.len {
+                    *s += bias.data[base + j * bias.strides[3]];
+                } else {
+                    *s = f32::NEG_INFINITY;
+                }
+            }
+        }
+        if let Some(past) = p.causal_past {
+            for s in row.iter_mut().skip(i + past + 1) {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+        for s in row.iter_mut().skip(valid) {
+            *s = f32::NEG_INFINITY;
+        }
+    }
+    keep(2, sc);
+    if t > 0 {
+        for row in sc.chunks_exact_mut(t) {
+            softmax_row(row);
+        }
+    }
+    keep(3, sc);
+    gemm_nn(rows, dv, t, sc, t, v, dv, out, dv, false);
+}
+
+/// Rows of queries processed together: a divisor of `l` so that blocks never
+/// straddle heads, small enough to bound the score scratch.
+fn row_block(l: usize) -> usize {
+    if l <= 64 {
+        return l.max(1);
+    }
+    (1..=64).rev().find(|d| l.is_multiple_of(*d)).unwrap_or(1)
+}
+
 /// Returns the output (B, Hq, L, Dv) and, when asked, the saved scores (B, Hq, L, T).
 fn attend(p: &Problem) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
     let (l, t, dk, dv) = (p.l, p.t, p.dk, p.dv);
@@ -64,83 +142,54 @@ fn attend(p: &Problem) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         p.q_heads,
         p.kv_heads
     );
-    let group = p.q_heads / p.kv_heads;
-    let saved = if p.save.is_some() { l * t } else { 0 };
-    let per = l * dv + l * t + saved;
     let heads = p.batch * p.q_heads;
-    let mut buf = vec![
-        0f32;
-        heads
-            .checked_mul(per)
-            .ok_or_else(|| Error::invalid("attention is too large"))?
-    ];
+    let too_large = || Error::invalid("attention is too large");
+    let out_len = heads
+        .checked_mul(l)
+        .and_then(|x| x.checked_mul(dv))
+        .ok_or_else(too_large)?;
+    if p.save.is_none() {
+        // Stream blocks of query rows; scratch is one block of scores per task.
+        let blk = row_block(l);
+        let blocks_per_head = l / blk;
+        let mut out = vec![0f32; out_len];
+        if dv == 0 {
+            return Ok((out, None));
+        }
+        let cost = blk * t * (dk + dv + 8);
+        crate::par::for_each_chunk_mut(&mut out, blk * dv, cost, |idx, chunk| {
+            let (h, rb) = (idx / blocks_per_head, idx % blocks_per_head);
+            let mut sc = vec![0f32; blk * t];
+            head_rows(
+                p,
+                h / p.q_heads,
+                h % p.q_heads,
+                rb * blk,
+                chunk,
+                &mut sc,
+                None,
+            );
+        });
+        return Ok((out, None));
+    }
+    // The scores are an output: one chunk per head holds [out | scratch | saved].
+    let per = l * dv + 2 * l * t;
+    let mut buf = vec![0f32; heads.checked_mul(per).ok_or_else(too_large)?];
     let cost = l * t * (dk + dv + 8);
     crate::par::for_each_chunk_mut(&mut buf, per.max(1), cost, |idx, chunk| {
-        let (b, hq) = (idx / p.q_heads, idx % p.q_heads);
-        let hk = hq / group;
         let (out, rest) = chunk.split_at_mut(l * dv);
         let (sc, save) = rest.split_at_mut(l * t);
-        let q = &p.q[(b * p.q_heads + hq) * l * dk..][..l * dk];
-        let k = &p.k[(b * p.kv_heads + hk) * t * dk..][..t * dk];
-        let v = &p.v[(b * p.kv_heads + hk) * t * dv..][..t * dv];
-        gemm_nt(l, t, dk, q, dk, k, dk, sc, t, false);
-        for s in sc.iter_mut() {
-            *s *= p.scale;
-        }
-        if p.save == Some(0) {
-            save.copy_from_slice(sc);
-        }
-        if p.softcap > 0.0 {
-            let c = p.softcap;
-            for s in sc.iter_mut() {
-                *s = c * (*s / c).tanh();
-            }
-        }
-        if p.save == Some(1) {
-            save.copy_from_slice(sc);
-        }
-        let valid = p.nonpad.as_ref().map_or(t, |n| n[b]);
-        for i in 0..l {
-            let row = &mut sc[i * t..(i + 1) * t];
-            if let Some(bias) = &p.bias {
-                let base = b * bias.strides[0] + hq * bias.strides[1] + i * bias.strides[2];
-                for (j, s) in row.iter_mut().enumerate() {
-                    if j < bias.len {
-                        *s += bias.data[base + j * bias.strides[3]];
-                    } else {
-                        *s = f32::NEG_INFINITY;
-                    }
-                }
-            }
-            if let Some(past) = p.causal_past {
-                for s in row.iter_mut().skip(i + past + 1) {
-                    *s = f32::NEG_INFINITY;
-                }
-            }
-            for s in row.iter_mut().skip(valid) {
-                *s = f32::NEG_INFINITY;
-            }
-        }
-        if p.save == Some(2) {
-            save.copy_from_slice(sc);
-        }
-        for row in sc.chunks_exact_mut(t.max(1)) {
-            softmax_row(row);
-        }
-        if p.save == Some(3) {
-            save.copy_from_slice(sc);
-        }
-        gemm_nn(l, dv, t, sc, t, v, dv, out, dv, false);
+        head_rows(p, idx / p.q_heads, idx % p.q_heads, 0, out, sc, Some(save));
     });
-    let mut out = Vec::with_capacity(heads * l * dv);
-    let mut qk = p.save.map(|_| Vec::with_capacity(heads * l * t));
-    for chunk in buf.chunks_exact(per.max(1)).take(heads) {
-        out.extend_from_slice(&chunk[..l * dv]);
-        if let Some(qk) = qk.as_mut() {
+    let mut out = Vec::with_capacity(out_len);
+    let mut qk = Vec::with_capacity(heads * l * t);
+    if per > 0 {
+        for chunk in buf.chunks_exact(per) {
+            out.extend_from_slice(&chunk[..l * dv]);
             qk.extend_from_slice(&chunk[l * dv + l * t..]);
         }
     }
-    Ok((out, qk))
+    Ok((out, Some(qk)))
 }
 
 struct AttnCfg {

@@ -242,26 +242,72 @@ pub fn swap_middle(v: &[f32], d0: usize, d1: usize, d2: usize, d3: usize) -> Vec
     out
 }
 
-/// [`gemm_nt`] over contiguous `a`/`c` rows (`lda = k`, `ldc = n`), split across
-/// threads by rows of the output when the product is large enough.
+/// [`gemm_nt`] split across threads by rows of the output when the product is
+/// large enough. `c` must hold `m * ldc` elements.
 #[allow(clippy::too_many_arguments)]
 pub fn par_gemm_nt(
     m: usize,
     n: usize,
     k: usize,
     a: &[f32],
+    lda: usize,
     b: &[f32],
     ldb: usize,
     c: &mut [f32],
+    ldc: usize,
     accumulate: bool,
 ) {
     if n == 0 || m == 0 {
         return;
     }
-    let rows = (crate::par::MIN_PARALLEL_WORK / (n * k).max(1)).clamp(1, m);
-    crate::par::for_each_chunk_mut(&mut c[..m * n], rows * n, rows * n * k, |ci, chunk| {
-        let r0 = ci * rows;
-        let mr = chunk.len() / n;
-        gemm_nt(mr, n, k, &a[r0 * k..], k, b, ldb, chunk, n, accumulate);
-    });
+    let row_cost = n.saturating_mul(k).max(1);
+    let threads = crate::par::current_threads().max(1);
+    if m == 1 {
+        // One row (batch 1): split the columns instead.
+        let cols = n
+            .div_ceil(threads * 4)
+            .max(crate::par::MIN_PARALLEL_WORK / k.max(1))
+            .clamp(1, n);
+        crate::par::for_each_chunk_mut(&mut c[..n], cols, cols * k, |ci, chunk| {
+            let j0 = ci * cols;
+            gemm_nt(
+                1,
+                chunk.len(),
+                k,
+                a,
+                lda,
+                &b[j0 * ldb..],
+                ldb,
+                chunk,
+                ldc,
+                accumulate,
+            );
+        });
+        return;
+    }
+    let rows = m
+        .div_ceil(threads * 4)
+        .max(crate::par::MIN_PARALLEL_WORK / row_cost)
+        .clamp(1, m);
+    crate::par::for_each_chunk_mut(
+        &mut c[..m * ldc],
+        rows * ldc,
+        rows * row_cost,
+        |ci, chunk| {
+            let r0 = ci * rows;
+            let mr = chunk.len() / ldc;
+            gemm_nt(
+                mr,
+                n,
+                k,
+                &a[r0 * lda..],
+                lda,
+                b,
+                ldb,
+                chunk,
+                ldc,
+                accumulate,
+            );
+        },
+    );
 }

@@ -4,7 +4,7 @@
 //! product over all time steps; each step then adds `H_{t-1} * R^T` and applies
 //! the cell. Computation is in f32 (f16/bf16/f64 inputs are converted).
 
-use super::common::{f32_data, from_f32, gemm_nt, par_gemm_nt};
+use super::common::{f32_data, from_f32, par_gemm_nt};
 use runnx_ir::{bail, ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -373,7 +373,7 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
 
         // Input projection for all steps, with the biases folded in (except the
         // GRU's recurrent hidden-gate bias under linear_before_reset).
-        par_gemm_nt(rows, gh, isz, &xs, wd, isz, &mut xw, false);
+        par_gemm_nt(rows, gh, isz, &xs, isz, wd, isz, &mut xw, gh, false);
         let mut fold = vec![0f32; gh];
         for j in 0..gh {
             let keep_rb = kind == Kind::Gru && cfg.linear_before_reset && j >= 2 * h;
@@ -400,9 +400,9 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
             // Recurrent product for all batch rows (inactive rows are ignored).
             match kind {
                 Kind::Gru if !cfg.linear_before_reset => {
-                    gemm_nt(batch, 2 * h, h, &hs, h, rd, h, &mut hr, gh, false);
+                    par_gemm_nt(batch, 2 * h, h, &hs, h, rd, h, &mut hr, gh, false);
                 }
-                _ => gemm_nt(batch, gh, h, &hs, h, rd, h, &mut hr, gh, false),
+                _ => par_gemm_nt(batch, gh, h, &hs, h, rd, h, &mut hr, gh, false),
             }
             for bi in 0..batch {
                 let len = lens[bi];
