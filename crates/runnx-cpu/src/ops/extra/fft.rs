@@ -17,38 +17,66 @@ impl C64 {
     }
 
     fn mul(self, o: C64) -> C64 {
-        C64 { re: self.re * o.re - self.im * o.im, im: self.re * o.im + self.im * o.re }
+        C64 {
+            re: self.re * o.re - self.im * o.im,
+            im: self.re * o.im + self.im * o.re,
+        }
     }
 
     fn add(self, o: C64) -> C64 {
-        C64 { re: self.re + o.re, im: self.im + o.im }
+        C64 {
+            re: self.re + o.re,
+            im: self.im + o.im,
+        }
     }
 
     fn sub(self, o: C64) -> C64 {
-        C64 { re: self.re - o.re, im: self.im - o.im }
+        C64 {
+            re: self.re - o.re,
+            im: self.im - o.im,
+        }
     }
 
     pub fn conj(self) -> C64 {
-        C64 { re: self.re, im: -self.im }
+        C64 {
+            re: self.re,
+            im: -self.im,
+        }
     }
 
     fn scale(self, s: f64) -> C64 {
-        C64 { re: self.re * s, im: self.im * s }
+        C64 {
+            re: self.re * s,
+            im: self.im * s,
+        }
     }
 
     /// exp(-2 pi i num / den), with the angle reduced exactly first.
     fn twiddle(num: u128, den: u128) -> C64 {
         let r = num % den;
         let a = -2.0 * PI * (r as f64) / (den as f64);
-        C64 { re: a.cos(), im: a.sin() }
+        C64 {
+            re: a.cos(),
+            im: a.sin(),
+        }
     }
 }
 
 enum Plan {
     Empty,
-    Radix2 { tw: Vec<C64>, rev: Vec<usize> },
-    Direct { tw: Vec<C64> },
-    Bluestein { m: usize, inner: Box<Fft>, chirp: Vec<C64>, bfft: Vec<C64> },
+    Radix2 {
+        tw: Vec<C64>,
+        rev: Vec<usize>,
+    },
+    Direct {
+        tw: Vec<C64>,
+    },
+    Bluestein {
+        m: usize,
+        inner: Box<Fft>,
+        chirp: Vec<C64>,
+        bfft: Vec<C64>,
+    },
 }
 
 /// A planned transform of one length (forward: `X_k = sum x_j exp(-2 pi i jk/n)`;
@@ -66,15 +94,23 @@ impl Fft {
             Plan::Empty
         } else if n.is_power_of_two() {
             let bits = n.trailing_zeros();
-            let tw = (0..n / 2).map(|k| C64::twiddle(k as u128, n as u128)).collect();
-            let rev = (0..n).map(|i| i.reverse_bits() >> (usize::BITS - bits)).collect();
+            let tw = (0..n / 2)
+                .map(|k| C64::twiddle(k as u128, n as u128))
+                .collect();
+            let rev = (0..n)
+                .map(|i| i.reverse_bits() >> (usize::BITS - bits))
+                .collect();
             Plan::Radix2 { tw, rev }
         } else if n <= DIRECT_MAX {
-            Plan::Direct { tw: (0..n).map(|k| C64::twiddle(k as u128, n as u128)).collect() }
+            Plan::Direct {
+                tw: (0..n).map(|k| C64::twiddle(k as u128, n as u128)).collect(),
+            }
         } else {
             // w_k = exp(-pi i k^2 / n) = twiddle(k^2, 2n).
             let m = (2 * n - 1).next_power_of_two();
-            let chirp: Vec<C64> = (0..n).map(|k| C64::twiddle((k as u128) * (k as u128), 2 * n as u128)).collect();
+            let chirp: Vec<C64> = (0..n)
+                .map(|k| C64::twiddle((k as u128) * (k as u128), 2 * n as u128))
+                .collect();
             let inner = Box::new(Fft::new(m));
             let mut b = vec![C64::ZERO; m];
             b[0] = chirp[0].conj();
@@ -83,7 +119,12 @@ impl Fft {
                 b[m - k] = chirp[k].conj();
             }
             inner.forward(&mut b);
-            Plan::Bluestein { m, inner, chirp, bfft: b }
+            Plan::Bluestein {
+                m,
+                inner,
+                chirp,
+                bfft: b,
+            }
         };
         Fft { n, plan }
     }
@@ -95,8 +136,7 @@ impl Fft {
             Plan::Empty => {}
             Plan::Radix2 { tw, rev } => {
                 let n = self.n;
-                for i in 0..n {
-                    let j = rev[i];
+                for (i, &j) in rev.iter().enumerate() {
                     if i < j {
                         data.swap(i, j);
                     }
@@ -133,7 +173,12 @@ impl Fft {
                     *out = acc;
                 }
             }
-            Plan::Bluestein { m, inner, chirp, bfft } => {
+            Plan::Bluestein {
+                m,
+                inner,
+                chirp,
+                bfft,
+            } => {
                 let mut a = vec![C64::ZERO; *m];
                 for ((dst, x), w) in a.iter_mut().zip(data.iter()).zip(chirp) {
                     *dst = x.mul(*w);
@@ -185,17 +230,24 @@ mod tests {
     #[test]
     fn matches_naive_dft() {
         for n in [1usize, 2, 3, 5, 8, 10, 16, 63, 64, 65, 100, 128, 257] {
-            let x: Vec<C64> = (0..n).map(|i| C64::new((i as f64 * 0.37).sin(), (i as f64 * 1.3).cos())).collect();
+            let x: Vec<C64> = (0..n)
+                .map(|i| C64::new((i as f64 * 0.37).sin(), (i as f64 * 1.3).cos()))
+                .collect();
             let want = naive(&x);
             let f = Fft::new(n);
             let mut got = x.clone();
             f.forward(&mut got);
             for (a, b) in got.iter().zip(&want) {
-                assert!((a.re - b.re).abs() < 1e-9 && (a.im - b.im).abs() < 1e-9, "n={n}");
+                assert!(
+                    (a.re - b.re).abs() < 1e-9 && (a.im - b.im).abs() < 1e-9,
+                    "n={n}"
+                );
             }
             f.inverse(&mut got);
             for (a, b) in got.iter().zip(&x) {
-                assert!((a.re / n as f64 - b.re).abs() < 1e-9 && (a.im / n as f64 - b.im).abs() < 1e-9);
+                assert!(
+                    (a.re / n as f64 - b.re).abs() < 1e-9 && (a.im / n as f64 - b.im).abs() < 1e-9
+                );
             }
         }
     }

@@ -6,7 +6,10 @@ use crate::par::for_each_chunk_mut;
 use crate::Registry;
 use runnx_ir::dtype::Number;
 use runnx_ir::tensor::checked_len;
-use runnx_ir::{bail, dispatch_all, dispatch_float, dispatch_number, ensure, kernel, DType, Kernel, NodeCtx, Result, Tensor, Value};
+use runnx_ir::{
+    bail, dispatch_all, dispatch_float, dispatch_number, ensure, kernel, DType, Kernel, NodeCtx,
+    Result, Tensor, Value,
+};
 use std::collections::HashMap;
 
 const ML: &str = "ai.onnx.ml";
@@ -51,9 +54,22 @@ fn float_key(v: f64) -> Key {
 
 fn tensor_keys(t: &Tensor) -> Result<(KeyKind, Vec<Key>)> {
     Ok(match t.dtype() {
-        DType::String => (KeyKind::Str, t.as_slice::<String>()?.iter().cloned().map(Key::Str).collect()),
-        d if d.is_int() => (KeyKind::Int, t.to_i64_vec()?.into_iter().map(Key::Int).collect()),
-        d if d.is_float() => (KeyKind::Float, t.to_f64_vec()?.into_iter().map(float_key).collect()),
+        DType::String => (
+            KeyKind::Str,
+            t.as_slice::<String>()?
+                .iter()
+                .cloned()
+                .map(Key::Str)
+                .collect(),
+        ),
+        d if d.is_int() => (
+            KeyKind::Int,
+            t.to_i64_vec()?.into_iter().map(Key::Int).collect(),
+        ),
+        d if d.is_float() => (
+            KeyKind::Float,
+            t.to_f64_vec()?.into_iter().map(float_key).collect(),
+        ),
         d => bail!("keys of type {d} are not supported"),
     })
 }
@@ -75,7 +91,11 @@ impl Encoder {
             keys.len(),
             values.len()
         );
-        ensure!(default.len() == 1, "the default must hold one value, got shape {:?}", default.shape());
+        ensure!(
+            default.len() == 1,
+            "the default must hold one value, got shape {:?}",
+            default.shape()
+        );
         let default = if default.dtype() == values.dtype() {
             default
         } else {
@@ -85,20 +105,33 @@ impl Encoder {
         for (i, k) in keys.into_iter().enumerate() {
             map.entry(k).or_insert(i);
         }
-        Ok(Encoder { kind, map, values, default })
+        Ok(Encoder {
+            kind,
+            map,
+            values,
+            default,
+        })
     }
 
+    // Generic over every element type, strings included: clones are copies for numbers.
+    #[allow(clippy::clone_on_copy)]
     fn run(&self, x: &Tensor) -> Result<Tensor> {
         let idx: Vec<Option<usize>> = match (self.kind, x.dtype()) {
-            (KeyKind::Str, DType::String) => {
-                x.as_slice::<String>()?.iter().map(|s| self.map.get(&Key::Str(s.clone())).copied()).collect()
-            }
-            (KeyKind::Int, d) if d.is_int() => {
-                x.to_i64_vec()?.into_iter().map(|v| self.map.get(&Key::Int(v)).copied()).collect()
-            }
-            (KeyKind::Float, d) if d.is_numeric() => {
-                x.to_f64_vec()?.into_iter().map(|v| self.map.get(&float_key(v)).copied()).collect()
-            }
+            (KeyKind::Str, DType::String) => x
+                .as_slice::<String>()?
+                .iter()
+                .map(|s| self.map.get(&Key::Str(s.clone())).copied())
+                .collect(),
+            (KeyKind::Int, d) if d.is_int() => x
+                .to_i64_vec()?
+                .into_iter()
+                .map(|v| self.map.get(&Key::Int(v)).copied())
+                .collect(),
+            (KeyKind::Float, d) if d.is_numeric() => x
+                .to_f64_vec()?
+                .into_iter()
+                .map(|v| self.map.get(&float_key(v)).copied())
+                .collect(),
             (_, d) => bail!("input of type {d} does not match the encoder's keys"),
         };
         dispatch_all!(self.values.dtype(), T => {
@@ -130,7 +163,11 @@ fn label_encoder(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         )?;
         return Ok(kernel(move |inputs| {
             let x = inputs.tensor(0)?;
-            let enc = if x.dtype() == DType::String { &to_int } else { &to_str };
+            let enc = if x.dtype() == DType::String {
+                &to_int
+            } else {
+                &to_str
+            };
             Ok(vec![Value::Tensor(enc.run(x)?)])
         }));
     }
@@ -139,18 +176,30 @@ fn label_encoder(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     } else if let Some(k) = n.attr_ints_opt("keys_int64s")? {
         (KeyKind::Int, k.into_iter().map(Key::Int).collect())
     } else if let Some(k) = n.attr_floats_opt("keys_floats")? {
-        (KeyKind::Float, k.into_iter().map(|v| float_key(v as f64)).collect())
+        (
+            KeyKind::Float,
+            k.into_iter().map(|v| float_key(v as f64)).collect(),
+        )
     } else if let Some(t) = n.attr_tensor_opt("keys_tensor")? {
         tensor_keys(&t)?
     } else {
         bail!("one of keys_strings, keys_int64s, keys_floats or keys_tensor is required")
     };
     let (values, default) = if let Some(v) = n.attr_strings_opt("values_strings")? {
-        (Tensor::vector(v), Tensor::scalar(n.attr_str("default_string", "_Unused")?))
+        (
+            Tensor::vector(v),
+            Tensor::scalar(n.attr_str("default_string", "_Unused")?),
+        )
     } else if let Some(v) = n.attr_ints_opt("values_int64s")? {
-        (Tensor::vector(v), Tensor::scalar(n.attr_int("default_int64", -1)?))
+        (
+            Tensor::vector(v),
+            Tensor::scalar(n.attr_int("default_int64", -1)?),
+        )
     } else if let Some(v) = n.attr_floats_opt("values_floats")? {
-        (Tensor::vector(v), Tensor::scalar(n.attr_float("default_float", -0.0)?))
+        (
+            Tensor::vector(v),
+            Tensor::scalar(n.attr_float("default_float", -0.0)?),
+        )
     } else if let Some(v) = n.attr_tensor_opt("values_tensor")? {
         let d = match n.attr_tensor_opt("default_tensor")? {
             Some(d) => d,
@@ -166,11 +215,14 @@ fn label_encoder(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         bail!("one of values_strings, values_int64s, values_floats or values_tensor is required")
     };
     let enc = Encoder::new(kind, keys, values, default)?;
-    Ok(kernel(move |inputs| Ok(vec![Value::Tensor(enc.run(inputs.tensor(0)?)?)])))
+    Ok(kernel(move |inputs| {
+        Ok(vec![Value::Tensor(enc.run(inputs.tensor(0)?)?)])
+    }))
 }
 
 // ---------------------------------------------------- ArrayFeatureExtractor, Binarizer
 
+#[allow(clippy::clone_on_copy)]
 fn array_feature_extractor(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     Ok(kernel(|inputs| {
         let x = inputs.tensor(0)?;
@@ -182,10 +234,14 @@ fn array_feature_extractor(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             .iter()
             .map(|&i| match usize::try_from(i) {
                 Ok(u) if u < last => Ok(u),
-                _ => bail!("index {} is out of range for a last dimension of {}", i, last),
+                _ => bail!(
+                    "index {} is out of range for a last dimension of {}",
+                    i,
+                    last
+                ),
             })
             .collect::<Result<_>>()?;
-        let rows = if last == 0 { 0 } else { x.len() / last };
+        let rows = x.len().checked_div(last).unwrap_or(0);
         let out_shape = if shape.len() == 1 {
             vec![1, idx.len()]
         } else {
@@ -275,7 +331,11 @@ impl Post {
                 let e = (-m).exp();
                 let mut s = 0.0;
                 for x in v.iter_mut() {
-                    *x = if x.abs() > 1e-7 { (*x - m).exp() } else { *x * e };
+                    *x = if x.abs() > 1e-7 {
+                        (*x - m).exp()
+                    } else {
+                        *x * e
+                    };
                     s += *x;
                 }
                 if s == 0.0 {
@@ -313,7 +373,11 @@ fn probit(x: f64) -> f64 {
 
 /// Rows and columns of a [N, C] (or [C], one row) numeric input, as f64.
 fn matrix_f64(x: &Tensor) -> Result<(usize, usize, Vec<f64>)> {
-    ensure!(x.dtype().is_numeric(), "X must be numeric, got {}", x.dtype());
+    ensure!(
+        x.dtype().is_numeric(),
+        "X must be numeric, got {}",
+        x.dtype()
+    );
     let (n, c) = match x.shape() {
         [c] => (1, *c),
         [n, c] => (*n, *c),
@@ -361,10 +425,13 @@ struct Ensemble {
 
 fn tree_ensemble(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let ints = |name: &str| n.require(name, n.attr_ints_opt(name));
-    let floats = |name: &str| -> Result<Vec<f64>> { n.require(name, n.attr_tensor_opt(name))?.to_f64_vec() };
+    let floats =
+        |name: &str| -> Result<Vec<f64>> { n.require(name, n.attr_tensor_opt(name))?.to_f64_vec() };
     let splits = floats("nodes_splits")?;
     let features = ints("nodes_featureids")?;
-    let modes = n.require("nodes_modes", n.attr_tensor_opt("nodes_modes"))?.to_i64_vec()?;
+    let modes = n
+        .require("nodes_modes", n.attr_tensor_opt("nodes_modes"))?
+        .to_i64_vec()?;
     let true_ids = ints("nodes_truenodeids")?;
     let false_ids = ints("nodes_falsenodeids")?;
     let true_leafs = ints("nodes_trueleafs")?;
@@ -394,17 +461,31 @@ fn tree_ensemble(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         ("nodes_trueleafs", true_leafs.len()),
         ("nodes_falseleafs", false_leafs.len()),
     ] {
-        ensure!(len == count, "{name} has {len} entries, nodes_splits has {count}");
+        ensure!(
+            len == count,
+            "{name} has {len} entries, nodes_splits has {count}"
+        );
     }
-    ensure!(missing.is_empty() || missing.len() == count, "nodes_missing_value_tracks_true has the wrong length");
-    ensure!(leaf_targets.len() == leaf_weight.len(), "leaf_targetids and leaf_weights differ in length");
-    let leaf_target: Vec<usize> =
-        leaf_targets.iter().map(|&t| to_usize(t, "leaf_targetids")).collect::<Result<_>>()?;
+    ensure!(
+        missing.is_empty() || missing.len() == count,
+        "nodes_missing_value_tracks_true has the wrong length"
+    );
+    ensure!(
+        leaf_targets.len() == leaf_weight.len(),
+        "leaf_targetids and leaf_weights differ in length"
+    );
+    let leaf_target: Vec<usize> = leaf_targets
+        .iter()
+        .map(|&t| to_usize(t, "leaf_targetids"))
+        .collect::<Result<_>>()?;
     let n_targets = match n.attr_int_opt("n_targets")? {
         Some(t) => to_usize(t, "n_targets")?,
         None => leaf_target.iter().max().map_or(0, |m| m + 1),
     };
-    ensure!(leaf_target.iter().all(|&t| t < n_targets), "a leaf target is >= n_targets ({n_targets})");
+    ensure!(
+        leaf_target.iter().all(|&t| t < n_targets),
+        "a leaf target is >= n_targets ({n_targets})"
+    );
     let child = |id: i64, leaf: i64| -> Result<Child> {
         let i = to_usize(id, "node id")?;
         if leaf != 0 {
@@ -420,7 +501,9 @@ fn tree_ensemble(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let mut n_features = 0usize;
     for i in 0..count {
         let mode = u8::try_from(modes[i]).ok().filter(|&m| m <= 6);
-        let Some(mode) = mode else { bail!("node mode {} is not one of 0..=6", modes[i]) };
+        let Some(mode) = mode else {
+            bail!("node mode {} is not one of 0..=6", modes[i])
+        };
         let mut set = Vec::new();
         if mode == 6 {
             for v in member_iter.by_ref() {
@@ -448,14 +531,25 @@ fn tree_ensemble(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             let r = to_usize(r, "tree_roots")?;
             ensure!(r < count, "tree root {} is out of range", r);
             // A tree that is a single leaf: both branches name the same leaf.
-            Ok(if true_leafs[r] != 0 && false_leafs[r] != 0 && true_ids[r] == false_ids[r] {
-                child(true_ids[r], 1)?
-            } else {
-                Child::Node(r)
-            })
+            Ok(
+                if true_leafs[r] != 0 && false_leafs[r] != 0 && true_ids[r] == false_ids[r] {
+                    child(true_ids[r], 1)?
+                } else {
+                    Child::Node(r)
+                },
+            )
         })
         .collect::<Result<Vec<_>>>()?;
-    let e = Ensemble { nodes, leaf_weight, leaf_target, roots, n_targets, n_features, aggregate, post };
+    let e = Ensemble {
+        nodes,
+        leaf_weight,
+        leaf_target,
+        roots,
+        n_targets,
+        n_features,
+        aggregate,
+        post,
+    };
     Ok(kernel(move |inputs| e.run(inputs.tensor(0)?)))
 }
 
@@ -490,7 +584,11 @@ impl Ensemble {
     }
 
     fn run(&self, x: &Tensor) -> Result<Vec<Value>> {
-        ensure!(x.dtype().is_float(), "X must be a float tensor, got {}", x.dtype());
+        ensure!(
+            x.dtype().is_float(),
+            "X must be a float tensor, got {}",
+            x.dtype()
+        );
         let (rows, cols, xs) = matrix_f64(x)?;
         ensure!(
             self.n_features <= cols || rows == 0,
@@ -545,10 +643,26 @@ impl Ensemble {
 
 // ------------------------------------------------------------------ linear models
 
-fn linear_scores(xs: &[f64], rows: usize, cols: usize, coef: &[f64], icpt: &[f64]) -> Result<(usize, Vec<f64>)> {
-    ensure!(cols > 0 && coef.len() % cols == 0, "{} coefficients do not fit {} features", coef.len(), cols);
+fn linear_scores(
+    xs: &[f64],
+    rows: usize,
+    cols: usize,
+    coef: &[f64],
+    icpt: &[f64],
+) -> Result<(usize, Vec<f64>)> {
+    ensure!(
+        cols > 0 && coef.len().is_multiple_of(cols),
+        "{} coefficients do not fit {} features",
+        coef.len(),
+        cols
+    );
     let e = coef.len() / cols;
-    ensure!(icpt.is_empty() || icpt.len() == e, "{} intercepts for {} outputs", icpt.len(), e);
+    ensure!(
+        icpt.is_empty() || icpt.len() == e,
+        "{} intercepts for {} outputs",
+        icpt.len(),
+        e
+    );
     let mut out = vec![0f64; checked_len(&[rows, e])?];
     for r in 0..rows {
         let x = &xs[r * cols..(r + 1) * cols];
@@ -562,22 +676,41 @@ fn linear_scores(xs: &[f64], rows: usize, cols: usize, coef: &[f64], icpt: &[f64
 }
 
 fn linear_classifier(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    let coef: Vec<f64> =
-        n.require("coefficients", n.attr_floats_opt("coefficients"))?.into_iter().map(f64::from).collect();
-    let icpt: Vec<f64> = n.attr_floats("intercepts", vec![])?.into_iter().map(f64::from).collect();
+    let coef: Vec<f64> = n
+        .require("coefficients", n.attr_floats_opt("coefficients"))?
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let icpt: Vec<f64> = n
+        .attr_floats("intercepts", vec![])?
+        .into_iter()
+        .map(f64::from)
+        .collect();
     let post = Post::from_name(&n.attr_str("post_transform", "NONE")?)?;
-    let int_labels = n.attr_ints_opt("classlabels_ints")?.filter(|v| !v.is_empty());
-    let str_labels = n.attr_strings_opt("classlabels_strings")?.filter(|v| !v.is_empty());
+    let int_labels = n
+        .attr_ints_opt("classlabels_ints")?
+        .filter(|v| !v.is_empty());
+    let str_labels = n
+        .attr_strings_opt("classlabels_strings")?
+        .filter(|v| !v.is_empty());
     ensure!(
         int_labels.is_none() || str_labels.is_none(),
         "only one of classlabels_ints and classlabels_strings may be given"
     );
-    let n_labels = int_labels.as_ref().map(Vec::len).or(str_labels.as_ref().map(Vec::len));
+    let n_labels = int_labels
+        .as_ref()
+        .map(Vec::len)
+        .or(str_labels.as_ref().map(Vec::len));
     Ok(kernel(move |inputs| {
         let (rows, cols, xs) = matrix_f64(inputs.tensor(0)?)?;
         let (e, raw) = linear_scores(&xs, rows, cols, &coef, &icpt)?;
         if let Some(nl) = n_labels {
-            ensure!(e == 1 && nl == 2 || nl >= e, "{} class labels for {} score columns", nl, e);
+            ensure!(
+                e == 1 && nl == 2 || nl >= e,
+                "{} class labels for {} score columns",
+                nl,
+                e
+            );
         }
         let binary = e == 1 && n_labels == Some(2);
         // Winning class index per row, from the raw scores.
@@ -614,26 +747,51 @@ fn linear_classifier(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             scores.chunks_mut(width).for_each(|row| post.apply(row));
         }
         let labels = if let Some(l) = &str_labels {
-            Value::Tensor(Tensor::new(vec![rows], winners.iter().map(|&w| l[w].clone()).collect::<Vec<_>>())?)
+            Value::Tensor(Tensor::new(
+                vec![rows],
+                winners.iter().map(|&w| l[w].clone()).collect::<Vec<_>>(),
+            )?)
         } else if let Some(l) = &int_labels {
-            Value::Tensor(Tensor::new(vec![rows], winners.iter().map(|&w| l[w]).collect::<Vec<_>>())?)
+            Value::Tensor(Tensor::new(
+                vec![rows],
+                winners.iter().map(|&w| l[w]).collect::<Vec<_>>(),
+            )?)
         } else {
-            Value::Tensor(Tensor::new(vec![rows], winners.iter().map(|&w| w as i64).collect::<Vec<_>>())?)
+            Value::Tensor(Tensor::new(
+                vec![rows],
+                winners.iter().map(|&w| w as i64).collect::<Vec<_>>(),
+            )?)
         };
         let z: Vec<f32> = scores.iter().map(|&v| v as f32).collect();
-        Ok(vec![labels, Value::Tensor(Tensor::new(vec![rows, width], z)?)])
+        Ok(vec![
+            labels,
+            Value::Tensor(Tensor::new(vec![rows, width], z)?),
+        ])
     }))
 }
 
 fn linear_regressor(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    let coef: Vec<f64> = n.attr_floats("coefficients", vec![])?.into_iter().map(f64::from).collect();
-    let icpt: Vec<f64> = n.attr_floats("intercepts", vec![])?.into_iter().map(f64::from).collect();
+    let coef: Vec<f64> = n
+        .attr_floats("coefficients", vec![])?
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let icpt: Vec<f64> = n
+        .attr_floats("intercepts", vec![])?
+        .into_iter()
+        .map(f64::from)
+        .collect();
     let targets = to_usize(n.attr_int("targets", 1)?, "targets")?;
     let post = Post::from_name(&n.attr_str("post_transform", "NONE")?)?;
     Ok(kernel(move |inputs| {
         let (rows, cols, xs) = matrix_f64(inputs.tensor(0)?)?;
         let (e, mut scores) = linear_scores(&xs, rows, cols, &coef, &icpt)?;
-        ensure!(e == targets, "coefficients give {} targets, the targets attribute says {}", e, targets);
+        ensure!(
+            e == targets,
+            "coefficients give {} targets, the targets attribute says {}",
+            e,
+            targets
+        );
         if e > 0 {
             scores.chunks_mut(e).for_each(|row| post.apply(row));
         }
@@ -644,7 +802,10 @@ fn linear_regressor(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 
 fn normalizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let norm = n.attr_str("norm", "MAX")?;
-    ensure!(matches!(norm.as_str(), "MAX" | "L1" | "L2"), "norm must be MAX, L1 or L2, got '{norm}'");
+    ensure!(
+        matches!(norm.as_str(), "MAX" | "L1" | "L2"),
+        "norm must be MAX, L1 or L2, got '{norm}'"
+    );
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let (rows, cols, mut xs) = matrix_f64(x)?;
@@ -669,10 +830,19 @@ fn scaler(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let scale = n.attr_floats("scale", vec![])?;
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
-        ensure!(x.dtype().is_numeric(), "X must be numeric, got {}", x.dtype());
+        ensure!(
+            x.dtype().is_numeric(),
+            "X must be numeric, got {}",
+            x.dtype()
+        );
         let c = x.shape().last().copied().unwrap_or(1);
         for (name, v) in [("offset", &offset), ("scale", &scale)] {
-            ensure!(v.len() <= 1 || v.len() == c, "{name} has {} values for {} features", v.len(), c);
+            ensure!(
+                v.len() <= 1 || v.len() == c,
+                "{name} has {} values for {} features",
+                v.len(),
+                c
+            );
         }
         let pick = |v: &[f32], j: usize, d: f32| match v.len() {
             0 => d,
@@ -700,12 +870,29 @@ mod tests {
 
     #[test]
     fn label_encoder_opset1_maps_both_ways() {
-        let nd = node("LabelEncoder", ML, 1, vec![("classes_strings", Attribute::Strings(vec![b"a".to_vec(), b"b".to_vec()]))]);
+        let nd = node(
+            "LabelEncoder",
+            ML,
+            1,
+            vec![(
+                "classes_strings",
+                Attribute::Strings(vec![b"a".to_vec(), b"b".to_vec()]),
+            )],
+        );
         let x = Tensor::vector(vec!["b".to_string(), "z".to_string()]);
         let y = run(label_encoder, &nd, 1, vec![Some(x)]).unwrap();
         assert_eq!(y[0].as_slice::<i64>().unwrap(), &[1, -1]);
-        let y = run(label_encoder, &nd, 1, vec![Some(Tensor::vector(vec![0i64, 5]))]).unwrap();
-        assert_eq!(y[0].as_slice::<String>().unwrap(), &["a".to_string(), "_Unused".to_string()]);
+        let y = run(
+            label_encoder,
+            &nd,
+            1,
+            vec![Some(Tensor::vector(vec![0i64, 5]))],
+        )
+        .unwrap();
+        assert_eq!(
+            y[0].as_slice::<String>().unwrap(),
+            &["a".to_string(), "_Unused".to_string()]
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub fn register(r: &mut Registry) {
 
 /// The single integer of a scalar (or one-element) integer tensor.
 pub(crate) fn scalar_i64(t: &Tensor, what: &str) -> Result<i64> {
-    let v = t.to_i64_vec().map_err(|e| runnx_ir::Error::invalid(format!("{what}: {e}")))?;
+    let v = t
+        .to_i64_vec()
+        .map_err(|e| runnx_ir::Error::invalid(format!("{what}: {e}")))?;
     match v.as_slice() {
         [x] => Ok(*x),
         _ => bail!("{what} must hold a single value, got shape {:?}", t.shape()),
@@ -30,7 +32,9 @@ pub(crate) fn scalar_i64(t: &Tensor, what: &str) -> Result<i64> {
 
 /// The single number of a scalar (or one-element) numeric tensor, as f64.
 pub(crate) fn scalar_f64(t: &Tensor, what: &str) -> Result<f64> {
-    let v = t.to_f64_vec().map_err(|e| runnx_ir::Error::invalid(format!("{what}: {e}")))?;
+    let v = t
+        .to_f64_vec()
+        .map_err(|e| runnx_ir::Error::invalid(format!("{what}: {e}")))?;
     match v.as_slice() {
         [x] => Ok(*x),
         _ => bail!("{what} must hold a single value, got shape {:?}", t.shape()),
@@ -55,7 +59,8 @@ pub(crate) fn dtype_from_code(code: i64) -> Result<DType> {
 
 /// A non-negative size from an i64, with a clear error.
 pub(crate) fn to_usize(v: i64, what: &str) -> Result<usize> {
-    usize::try_from(v).map_err(|_| runnx_ir::Error::invalid(format!("{what} must be >= 0, got {v}")))
+    usize::try_from(v)
+        .map_err(|_| runnx_ir::Error::invalid(format!("{what} must be >= 0, got {v}")))
 }
 
 #[cfg(test)]

@@ -22,7 +22,11 @@ const MAX_FFT: usize = 1 << 30;
 
 /// Reads a float tensor (any float type) as f64 values.
 fn float_values(t: &Tensor, what: &str) -> Result<Vec<f64>> {
-    ensure!(t.dtype().is_float(), "{what} must be a float tensor, got {}", t.dtype());
+    ensure!(
+        t.dtype().is_float(),
+        "{what} must be a float tensor, got {}",
+        t.dtype()
+    );
     t.to_f64_vec()
 }
 
@@ -69,7 +73,11 @@ impl Transform {
         } else {
             fft.forward(line);
         }
-        let scale = if self.inverse && n > 0 { 1.0 / n as f64 } else { 1.0 };
+        let scale = if self.inverse && n > 0 {
+            1.0 / n as f64
+        } else {
+            1.0
+        };
         let ch = self.out_channels();
         for (k, o) in out.chunks_exact_mut(ch).enumerate() {
             let v = line[k];
@@ -83,12 +91,30 @@ impl Transform {
 
 /// Apply `tr` along `axis` of `x` (values `xs`, shape `shape`, last dim 1 or 2).
 /// Returns the output values and shape.
-fn transform_axis(xs: &[f64], shape: &[usize], axis: usize, tr: Transform) -> Result<(Vec<f64>, Vec<usize>)> {
+fn transform_axis(
+    xs: &[f64],
+    shape: &[usize],
+    axis: usize,
+    tr: Transform,
+) -> Result<(Vec<f64>, Vec<usize>)> {
     let rank = shape.len();
-    ensure!(rank >= 2, "input must have rank >= 2, got shape {:?}", shape);
+    ensure!(
+        rank >= 2,
+        "input must have rank >= 2, got shape {:?}",
+        shape
+    );
     let c = shape[rank - 1];
-    ensure!(c == 1 || c == 2, "the last dimension must be 1 (real) or 2 (complex), got {}", c);
-    ensure!(axis < rank - 1, "axis {} is out of range for rank {} (the last axis holds real/imaginary)", axis, rank);
+    ensure!(
+        c == 1 || c == 2,
+        "the last dimension must be 1 (real) or 2 (complex), got {}",
+        c
+    );
+    ensure!(
+        axis < rank - 1,
+        "axis {} is out of range for rank {} (the last axis holds real/imaginary)",
+        axis,
+        rank
+    );
     ensure!(tr.n <= MAX_FFT, "dft_length {} is too large", tr.n);
     let outer: usize = shape[..axis].iter().product();
     let len_in = shape[axis];
@@ -101,7 +127,11 @@ fn transform_axis(xs: &[f64], shape: &[usize], axis: usize, tr: Transform) -> Re
     let total = checked_len(&out_shape)?;
     let line_out = out_len * cout;
     // Samples read per line: the first n (or n/2+1 for a half spectrum).
-    let take = if tr.inverse && tr.onesided { (tr.n / 2 + 1).min(len_in) } else { tr.n.min(len_in) };
+    let take = if tr.inverse && tr.onesided {
+        (tr.n / 2 + 1).min(len_in)
+    } else {
+        tr.n.min(len_in)
+    };
     let fft = Fft::new(tr.n);
     // Line-major scratch: lines (outer, inner), each `line_out` values.
     let mut lines = vec![0f64; total];
@@ -157,7 +187,12 @@ fn dft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             axis_attr
         };
         let axis = if axis < 0 { axis + rank } else { axis };
-        ensure!(axis >= 0 && axis < rank - 1, "axis {} is out of range for input of shape {:?}", axis, shape);
+        ensure!(
+            axis >= 0 && axis < rank - 1,
+            "axis {} is out of range for input of shape {:?}",
+            axis,
+            shape
+        );
         let axis = axis as usize;
         let len_in = shape[axis];
         let n_fft = match inputs.opt_tensor(1)? {
@@ -169,9 +204,17 @@ fn dft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             None if inverse && onesided => 2 * len_in.saturating_sub(1),
             None => len_in,
         };
-        let tr = Transform { n: n_fft, inverse, onesided };
+        let tr = Transform {
+            n: n_fft,
+            inverse,
+            onesided,
+        };
         let (out, out_shape) = transform_axis(&xs, shape, axis, tr)?;
-        Ok(vec![Value::Tensor(tensor_from_f64(x.dtype(), out_shape, &out)?)])
+        Ok(vec![Value::Tensor(tensor_from_f64(
+            x.dtype(),
+            out_shape,
+            &out,
+        )?)])
     }))
 }
 
@@ -181,15 +224,27 @@ fn stft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let x = inputs.tensor(0)?;
         let xs = float_values(x, "signal")?;
         let shape = x.shape();
-        ensure!(shape.len() == 3, "signal must be [batch, length, 1 or 2], got {:?}", shape);
+        ensure!(
+            shape.len() == 3,
+            "signal must be [batch, length, 1 or 2], got {:?}",
+            shape
+        );
         let (batch, len, c) = (shape[0], shape[1], shape[2]);
-        ensure!(c == 1 || c == 2, "signal's last dimension must be 1 or 2, got {}", c);
+        ensure!(
+            c == 1 || c == 2,
+            "signal's last dimension must be 1 or 2, got {}",
+            c
+        );
         let step = scalar_i64(inputs.tensor(1)?, "frame_step")?;
         ensure!(step > 0, "frame_step must be positive, got {}", step);
         let step = step as usize;
         let window = match inputs.opt_tensor(2)? {
             Some(w) => {
-                ensure!(w.rank() == 1, "window must be 1-D, got shape {:?}", w.shape());
+                ensure!(
+                    w.rank() == 1,
+                    "window must be 1-D, got shape {:?}",
+                    w.shape()
+                );
                 Some(float_values(w, "window")?)
             }
             None => None,
@@ -214,7 +269,11 @@ fn stft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             );
         }
         ensure!(frame_length > 0, "frame_length must be positive");
-        ensure!(frame_length <= MAX_FFT, "frame_length {} is too large", frame_length);
+        ensure!(
+            frame_length <= MAX_FFT,
+            "frame_length {} is too large",
+            frame_length
+        );
         ensure!(
             len >= frame_length,
             "signal length {} is shorter than frame_length {}",
@@ -222,7 +281,11 @@ fn stft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             frame_length
         );
         let frames = 1 + (len - frame_length) / step;
-        let tr = Transform { n: frame_length, inverse: false, onesided };
+        let tr = Transform {
+            n: frame_length,
+            inverse: false,
+            onesided,
+        };
         let bins = tr.out_len();
         let out_shape = vec![batch, frames, bins, 2];
         let total = checked_len(&out_shape)?;
@@ -242,7 +305,11 @@ fn stft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             }
             tr.run(&fft, &mut buf, o);
         });
-        Ok(vec![Value::Tensor(tensor_from_f64(x.dtype(), out_shape, &out)?)])
+        Ok(vec![Value::Tensor(tensor_from_f64(
+            x.dtype(),
+            out_shape,
+            &out,
+        )?)])
     }))
 }
 
@@ -250,15 +317,29 @@ fn stft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 fn window_op(n: &NodeCtx, f: fn(f64, f64) -> f64) -> Result<Box<dyn Kernel>> {
     let periodic = n.attr_int("periodic", 1)? != 0;
     let dtype = dtype_from_code(n.attr_int("output_datatype", 1)?)?;
-    ensure!(dtype.is_numeric(), "output_datatype must be numeric, got {}", dtype);
+    ensure!(
+        dtype.is_numeric(),
+        "output_datatype must be numeric, got {}",
+        dtype
+    );
     Ok(kernel(move |inputs| {
         let size = scalar_i64(inputs.tensor(0)?, "size")?;
         ensure!(size >= 0, "window size must be >= 0, got {}", size);
         let size = size as usize;
         ensure!(size <= MAX_FFT, "window size {} is too large", size);
-        let denom = if periodic { size } else { size.saturating_sub(1) };
+        let denom = if periodic {
+            size
+        } else {
+            size.saturating_sub(1)
+        };
         let v: Vec<f64> = (0..size)
-            .map(|i| if denom == 0 { 1.0 } else { f(i as f64, denom as f64) })
+            .map(|i| {
+                if denom == 0 {
+                    1.0
+                } else {
+                    f(i as f64, denom as f64)
+                }
+            })
             .collect();
         Ok(vec![Value::Tensor(tensor_from_f64(dtype, vec![size], &v)?)])
     }))
@@ -276,12 +357,18 @@ fn hamming_window(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 }
 
 fn blackman_window(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    window_op(n, |i, d| 0.42 - 0.5 * (2.0 * PI * i / d).cos() + 0.08 * (4.0 * PI * i / d).cos())
+    window_op(n, |i, d| {
+        0.42 - 0.5 * (2.0 * PI * i / d).cos() + 0.08 * (4.0 * PI * i / d).cos()
+    })
 }
 
 fn mel_weight_matrix(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let dtype = dtype_from_code(n.attr_int("output_datatype", 1)?)?;
-    ensure!(dtype.is_numeric(), "output_datatype must be numeric, got {}", dtype);
+    ensure!(
+        dtype.is_numeric(),
+        "output_datatype must be numeric, got {}",
+        dtype
+    );
     Ok(kernel(move |inputs| {
         let mel_bins = scalar_i64(inputs.tensor(0)?, "num_mel_bins")?;
         let dft_length = scalar_i64(inputs.tensor(1)?, "dft_length")?;
@@ -290,16 +377,31 @@ fn mel_weight_matrix(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let upper_t = inputs.tensor(4)?;
         let lower = scalar_f64(lower_t, "lower_edge_hertz")?;
         let upper = scalar_f64(upper_t, "upper_edge_hertz")?;
-        ensure!(mel_bins > 0, "num_mel_bins must be positive, got {}", mel_bins);
-        ensure!(dft_length > 0, "dft_length must be positive, got {}", dft_length);
-        ensure!(sample_rate > 0, "sample_rate must be positive, got {}", sample_rate);
+        ensure!(
+            mel_bins > 0,
+            "num_mel_bins must be positive, got {}",
+            mel_bins
+        );
+        ensure!(
+            dft_length > 0,
+            "dft_length must be positive, got {}",
+            dft_length
+        );
+        ensure!(
+            sample_rate > 0,
+            "sample_rate must be positive, got {}",
+            sample_rate
+        );
         ensure!(
             lower >= 0.0 && upper >= lower,
             "need 0 <= lower_edge_hertz <= upper_edge_hertz, got {} and {}",
             lower,
             upper
         );
-        ensure!(dft_length <= MAX_FFT as i64 && mel_bins <= MAX_FFT as i64, "sizes are too large");
+        ensure!(
+            dft_length <= MAX_FFT as i64 && mel_bins <= MAX_FFT as i64,
+            "sizes are too large"
+        );
         let mel_bins = mel_bins as usize;
         let spec_bins = dft_length as usize / 2 + 1;
         // Mel edges in the precision of the edge inputs (as the reference does).
@@ -339,7 +441,11 @@ fn mel_weight_matrix(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
                 }
             }
         }
-        Ok(vec![Value::Tensor(tensor_from_f64(dtype, vec![spec_bins, mel_bins], &out)?)])
+        Ok(vec![Value::Tensor(tensor_from_f64(
+            dtype,
+            vec![spec_bins, mel_bins],
+            &out,
+        )?)])
     }))
 }
 
@@ -354,10 +460,30 @@ mod tests {
         let x: Vec<f32> = (0..10).map(|i| (i as f32 * 0.7).sin()).collect();
         let t = Tensor::new(vec![1, 10, 1], x.clone()).unwrap();
         let nd = node("DFT", "", 3, vec![("onesided", Attribute::Int(1))]);
-        let y = run(dft, &nd, 20, vec![Some(t), None, Some(Tensor::scalar(1i64))]).unwrap();
+        let y = run(
+            dft,
+            &nd,
+            20,
+            vec![Some(t), None, Some(Tensor::scalar(1i64))],
+        )
+        .unwrap();
         assert_eq!(y[0].shape(), &[1, 6, 2]);
-        let nd = node("DFT", "", 3, vec![("onesided", Attribute::Int(1)), ("inverse", Attribute::Int(1))]);
-        let z = run(dft, &nd, 20, vec![Some(y[0].clone()), None, Some(Tensor::scalar(1i64))]).unwrap();
+        let nd = node(
+            "DFT",
+            "",
+            3,
+            vec![
+                ("onesided", Attribute::Int(1)),
+                ("inverse", Attribute::Int(1)),
+            ],
+        );
+        let z = run(
+            dft,
+            &nd,
+            20,
+            vec![Some(y[0].clone()), None, Some(Tensor::scalar(1i64))],
+        )
+        .unwrap();
         assert_eq!(z[0].shape(), &[1, 10, 1]);
         for (a, b) in z[0].as_slice::<f32>().unwrap().iter().zip(&x) {
             assert!((a - b).abs() < 1e-5);

@@ -162,7 +162,10 @@ fn string_split(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             out.extend(p.iter().map(|s| s.to_string()));
             out.extend(std::iter::repeat_n(String::new(), width - p.len()));
         }
-        Ok(vec![Value::Tensor(Tensor::new(shape, out)?), Value::Tensor(len_t)])
+        Ok(vec![
+            Value::Tensor(Tensor::new(shape, out)?),
+            Value::Tensor(len_t),
+        ])
     }))
 }
 
@@ -174,7 +177,11 @@ fn regex_full_match(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         .map_err(|e| runnx_ir::Error::invalid(format!("invalid pattern '{pattern}': {e}")))?;
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
-        let out: Vec<bool> = x.as_slice::<String>()?.iter().map(|s| re.is_match(s)).collect();
+        let out: Vec<bool> = x
+            .as_slice::<String>()?
+            .iter()
+            .map(|s| re.is_match(s))
+            .collect();
         Ok(vec![Value::Tensor(Tensor::new(x.shape().to_vec(), out)?)])
     }))
 }
@@ -205,10 +212,22 @@ struct TfIdf {
 }
 
 fn tfidf_vectorizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
-    let min_n = to_usize(n.require("min_gram_length", n.attr_int_opt("min_gram_length"))?, "min_gram_length")?;
-    let max_n = to_usize(n.require("max_gram_length", n.attr_int_opt("max_gram_length"))?, "max_gram_length")?;
-    let max_skip = to_usize(n.require("max_skip_count", n.attr_int_opt("max_skip_count"))?, "max_skip_count")?;
-    ensure!(min_n >= 1 && min_n <= max_n, "need 1 <= min_gram_length <= max_gram_length, got {min_n} and {max_n}");
+    let min_n = to_usize(
+        n.require("min_gram_length", n.attr_int_opt("min_gram_length"))?,
+        "min_gram_length",
+    )?;
+    let max_n = to_usize(
+        n.require("max_gram_length", n.attr_int_opt("max_gram_length"))?,
+        "max_gram_length",
+    )?;
+    let max_skip = to_usize(
+        n.require("max_skip_count", n.attr_int_opt("max_skip_count"))?,
+        "max_skip_count",
+    )?;
+    ensure!(
+        min_n >= 1 && min_n <= max_n,
+        "need 1 <= min_gram_length <= max_gram_length, got {min_n} and {max_n}"
+    );
     let mode = match n.require("mode", n.attr_str_opt("mode"))?.as_str() {
         "TF" => Weighting::Tf,
         "IDF" => Weighting::Idf,
@@ -217,7 +236,10 @@ fn tfidf_vectorizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     };
     let counts = n.require("ngram_counts", n.attr_ints_opt("ngram_counts"))?;
     let indexes = n.require("ngram_indexes", n.attr_ints_opt("ngram_indexes"))?;
-    let pool: Vec<Token> = match (n.attr_ints_opt("pool_int64s")?, n.attr_strings_opt("pool_strings")?) {
+    let pool: Vec<Token> = match (
+        n.attr_ints_opt("pool_int64s")?,
+        n.attr_strings_opt("pool_strings")?,
+    ) {
         (Some(p), None) => p.into_iter().map(Token::Int).collect(),
         (None, Some(p)) => p.into_iter().map(Token::Str).collect(),
         (Some(p), Some(s)) if s.is_empty() => p.into_iter().map(Token::Int).collect(),
@@ -230,7 +252,12 @@ fn tfidf_vectorizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         out_size = out_size.max(to_usize(i, "ngram_indexes")?.saturating_add(1));
     }
     if let Some(w) = &weights {
-        ensure!(w.len() >= out_size, "weights has {} values, need {}", w.len(), out_size);
+        ensure!(
+            w.len() >= out_size,
+            "weights has {} values, need {}",
+            w.len(),
+            out_size
+        );
     }
     let mut vocab: HashMap<Token, u32> = HashMap::new();
     let ids: Vec<u32> = pool
@@ -249,7 +276,12 @@ fn tfidf_vectorizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             Some(&e) => to_usize(e, "ngram_counts")?,
             None => ids.len(),
         };
-        ensure!(start <= end && end <= ids.len(), "ngram_counts {:?} do not fit a pool of {}", counts, ids.len());
+        ensure!(
+            start <= end && end <= ids.len(),
+            "ngram_counts {:?} do not fit a pool of {}",
+            counts,
+            ids.len()
+        );
         let count = (end - start) / size;
         if size < min_n || size > max_n {
             gram_id += count;
@@ -258,7 +290,10 @@ fn tfidf_vectorizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         for g in 0..count {
             let key = &ids[start + g * size..start + (g + 1) * size];
             let Some(&out) = indexes.get(gram_id) else {
-                bail!("ngram_indexes has {} entries, the pool needs more", indexes.len());
+                bail!(
+                    "ngram_indexes has {} entries, the pool needs more",
+                    indexes.len()
+                );
             };
             for p in 1..size {
                 grams.entry(key[..p].to_vec()).or_insert(None);
@@ -267,7 +302,16 @@ fn tfidf_vectorizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             gram_id += 1;
         }
     }
-    let t = TfIdf { min_n, max_n, max_skip, mode, weights, out_size, vocab, grams };
+    let t = TfIdf {
+        min_n,
+        max_n,
+        max_skip,
+        mode,
+        weights,
+        out_size,
+        vocab,
+        grams,
+    };
     Ok(kernel(move |inputs| t.run(inputs.tensor(0)?)))
 }
 
@@ -275,8 +319,16 @@ impl TfIdf {
     fn tokens(&self, x: &Tensor) -> Result<Vec<Option<u32>>> {
         let look = |t: &Token| self.vocab.get(t).copied();
         Ok(match x.dtype() {
-            DType::String => x.as_slice::<String>()?.iter().map(|s| look(&Token::Str(s.clone()))).collect(),
-            DType::I32 | DType::I64 => x.to_i64_vec()?.into_iter().map(|v| look(&Token::Int(v))).collect(),
+            DType::String => x
+                .as_slice::<String>()?
+                .iter()
+                .map(|s| look(&Token::Str(s.clone())))
+                .collect(),
+            DType::I32 | DType::I64 => x
+                .to_i64_vec()?
+                .into_iter()
+                .map(|v| look(&Token::Int(v)))
+                .collect(),
             other => bail!("input must be string, int32 or int64, got {other}"),
         })
     }
