@@ -130,7 +130,14 @@ impl Encoder {
             (KeyKind::Float, d) if d.is_numeric() => x
                 .to_f64_vec()?
                 .into_iter()
-                .map(|v| self.map.get(&float_key(v)).copied())
+                // NaN never equals a key (as in ONNX Runtime and the reference).
+                .map(|v| {
+                    if v.is_nan() {
+                        None
+                    } else {
+                        self.map.get(&float_key(v)).copied()
+                    }
+                })
                 .collect(),
             (_, d) => bail!("input of type {d} does not match the encoder's keys"),
         };
@@ -706,7 +713,7 @@ fn linear_classifier(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let (e, raw) = linear_scores(&xs, rows, cols, &coef, &icpt)?;
         if let Some(nl) = n_labels {
             ensure!(
-                e == 1 && nl == 2 || nl >= e,
+                if e == 1 { nl == 2 } else { nl >= e },
                 "{} class labels for {} score columns",
                 nl,
                 e
@@ -730,22 +737,27 @@ fn linear_classifier(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
                 }
             })
             .collect();
-        let (width, mut scores) = if binary {
+        // Binary with one score column: ONNX Runtime reports [1 - p, p], where p is
+        // the logistic of the score under LOGISTIC, the probit under PROBIT, and
+        // the raw score otherwise.
+        let (width, scores) = if binary {
             let mut v = Vec::with_capacity(rows * 2);
             for &s in &raw {
-                if post == Post::Logistic {
-                    v.extend([logistic(-s), logistic(s)]);
-                } else {
-                    v.extend([-s, s]);
-                }
+                let p = match post {
+                    Post::Logistic => logistic(s),
+                    Post::Probit => probit(s),
+                    _ => s,
+                };
+                v.extend([1.0 - p, p]);
             }
             (2, v)
         } else {
+            let mut raw = raw;
+            if e > 0 {
+                raw.chunks_mut(e).for_each(|row| post.apply(row));
+            }
             (e, raw)
         };
-        if !(binary && post == Post::Logistic) && width > 0 {
-            scores.chunks_mut(width).for_each(|row| post.apply(row));
-        }
         let labels = if let Some(l) = &str_labels {
             Value::Tensor(Tensor::new(
                 vec![rows],
@@ -811,12 +823,17 @@ fn normalizer(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let (rows, cols, mut xs) = matrix_f64(x)?;
         if cols > 0 {
             for row in xs.chunks_mut(cols).take(rows) {
+                // As the spec and ONNX Runtime: MAX divides by the (signed) maximum,
+                // L1 by the sum of magnitudes, L2 by the Euclidean norm; a zero
+                // divisor leaves the row as it is.
                 let d = match norm.as_str() {
-                    "MAX" => row.iter().fold(0f64, |m, v| m.max(v.abs())),
+                    "MAX" => row.iter().copied().fold(f64::NEG_INFINITY, f64::max),
                     "L1" => row.iter().map(|v| v.abs()).sum(),
                     _ => row.iter().map(|v| v * v).sum::<f64>().sqrt(),
                 };
-                let d = d.max(1e-30);
+                if d == 0.0 {
+                    continue;
+                }
                 row.iter_mut().for_each(|v| *v /= d);
             }
         }

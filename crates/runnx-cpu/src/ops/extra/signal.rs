@@ -204,6 +204,11 @@ fn dft(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             None if inverse && onesided => 2 * len_in.saturating_sub(1),
             None => len_in,
         };
+        ensure!(
+            n_fft > 0,
+            "the transform length must be positive (input of shape {:?})",
+            shape
+        );
         let tr = Transform {
             n: n_fft,
             inverse,
