@@ -27,11 +27,18 @@ pub fn render(cases: &[Case], passed: &BTreeSet<String>) -> String {
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     let backend = runnx_cpu::CpuBackend::new();
     for e in backend.registry().entries() {
-        rows.entry((e.domain.to_string(), e.op_type.to_string())).or_default().kernel = true;
+        rows.entry((e.domain.to_string(), e.op_type.to_string()))
+            .or_default()
+            .kernel = true;
     }
     for case in cases {
-        let Ok(bytes) = std::fs::read(&case.model) else { continue };
-        let Ok(model) = runnx_core::onnx::load_model(bytes.into(), &runnx_core::onnx::NoWeights) else { continue };
+        let Ok(bytes) = std::fs::read(&case.model) else {
+            continue;
+        };
+        let Ok(model) = runnx_core::onnx::load_model(bytes.into(), &runnx_core::onnx::NoWeights)
+        else {
+            continue;
+        };
         let mut ops = BTreeSet::new();
         ops_of(&model.graph, &mut ops);
         for (domain, op) in ops {

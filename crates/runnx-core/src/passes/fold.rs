@@ -23,7 +23,7 @@ const MAX_FOLDED_ELEMENTS: usize = 1 << 24;
 pub fn fold_constants(g: &mut Graph, compiler: &Compiler) -> Result<()> {
     let overridable: HashSet<String> = g.overridable.iter().map(|v| v.name.clone()).collect();
     let mut folded = vec![false; g.nodes.len()];
-    for i in 0..g.nodes.len() {
+    for (i, done) in folded.iter_mut().enumerate() {
         let node = &g.nodes[i];
         let foldable = node.domain.is_empty()
             && !NONDETERMINISTIC.contains(&node.op_type.as_str())
@@ -72,7 +72,7 @@ pub fn fold_constants(g: &mut Graph, compiler: &Compiler) -> Result<()> {
                 g.initializers.insert(name, t);
             }
         }
-        folded[i] = true;
+        *done = true;
     }
     let mut f = folded.iter();
     g.nodes.retain(|_| !*f.next().unwrap_or(&false));

@@ -12,7 +12,7 @@ pub fn remove_identities(g: &mut Graph) {
         .flat_map(crate::plan::subgraph_free_names)
         .collect();
     let mut removed = vec![false; g.nodes.len()];
-    for i in 0..g.nodes.len() {
+    for (i, gone) in removed.iter_mut().enumerate() {
         let n = &g.nodes[i];
         if n.op_type != "Identity"
             || !n.domain.is_empty()
@@ -32,7 +32,7 @@ pub fn remove_identities(g: &mut Graph) {
                 }
             }
         }
-        removed[i] = true;
+        *gone = true;
     }
     let mut r = removed.iter();
     g.nodes.retain(|_| !*r.next().unwrap_or(&false));
