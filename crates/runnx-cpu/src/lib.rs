@@ -11,7 +11,7 @@ mod registry;
 
 use runnx_ir::{Backend, Kernel, NodeCtx, Result};
 
-pub use registry::{Registry, OpEntry};
+pub use registry::{OpEntry, Registry};
 
 /// The CPU backend: takes every node it has a kernel for.
 pub struct CpuBackend {
@@ -20,7 +20,9 @@ pub struct CpuBackend {
 
 impl CpuBackend {
     pub fn new() -> CpuBackend {
-        CpuBackend { registry: Registry::with_all_ops() }
+        CpuBackend {
+            registry: Registry::with_all_ops(),
+        }
     }
 
     pub fn registry(&self) -> &Registry {
@@ -40,7 +42,10 @@ impl Backend for CpuBackend {
     }
 
     fn compile(&self, ctx: &NodeCtx) -> Result<Option<Box<dyn Kernel>>> {
-        match self.registry.find(&ctx.node.domain, &ctx.node.op_type, ctx.opset) {
+        match self
+            .registry
+            .find(&ctx.node.domain, &ctx.node.op_type, ctx.opset)
+        {
             Some(entry) => (entry.build)(ctx).map(Some),
             None => Ok(None),
         }

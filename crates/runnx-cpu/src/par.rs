@@ -14,14 +14,21 @@ where
     #[cfg(feature = "threads")]
     {
         let chunks = data.len().div_ceil(chunk);
-        if chunks > 1 && current_threads() > 1 && cost_per_chunk.saturating_mul(chunks) >= MIN_PARALLEL_WORK {
+        if chunks > 1
+            && current_threads() > 1
+            && cost_per_chunk.saturating_mul(chunks) >= MIN_PARALLEL_WORK
+        {
             use rayon::prelude::*;
-            data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+            data.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(i, c)| f(i, c));
             return;
         }
     }
     let _ = cost_per_chunk;
-    data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    data.chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(i, c)| f(i, c));
 }
 
 /// Run `f(i)` for `i in 0..n`, in parallel when `cost_per_item * n` is large enough.
@@ -70,12 +77,17 @@ impl Pool {
         #[cfg(feature = "threads")]
         {
             let threads = if threads == 0 {
-                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
             } else {
                 threads
             };
             // A one-thread pool too, so kernels inside it see one thread and stay inline.
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .ok();
             let threads = if pool.is_some() { threads } else { 1 };
             Pool { pool, threads }
         }

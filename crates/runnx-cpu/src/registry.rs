@@ -32,9 +32,23 @@ impl Registry {
     }
 
     /// Register an op of a domain, from opset `since` on (newer entries win).
-    pub fn add_in(&mut self, domain: &'static str, op_type: &'static str, since: i64, build: Build) {
-        let list = self.ops.entry((domain.to_string(), op_type.to_string())).or_default();
-        list.push(OpEntry { domain, op_type, since, build });
+    pub fn add_in(
+        &mut self,
+        domain: &'static str,
+        op_type: &'static str,
+        since: i64,
+        build: Build,
+    ) {
+        let list = self
+            .ops
+            .entry((domain.to_string(), op_type.to_string()))
+            .or_default();
+        list.push(OpEntry {
+            domain,
+            op_type,
+            since,
+            build,
+        });
         list.sort_by_key(|e| std::cmp::Reverse(e.since));
     }
 

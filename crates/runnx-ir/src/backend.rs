@@ -41,15 +41,52 @@ macro_rules! attr_getter {
 
 impl<'a> NodeCtx<'a> {
     attr_getter!(attr_int_opt, attr_int, Int, i64, |v: &i64| *v, "an int");
-    attr_getter!(attr_float_opt, attr_float, Float, f32, |v: &f32| *v, "a float");
-    attr_getter!(attr_ints_opt, attr_ints, Ints, Vec<i64>, |v: &Vec<i64>| v.clone(), "a list of ints");
-    attr_getter!(attr_floats_opt, attr_floats, Floats, Vec<f32>, |v: &Vec<f32>| v.clone(), "a list of floats");
-    attr_getter!(attr_tensor_opt, attr_tensor, Tensor, Tensor, |v: &Tensor| v.clone(), "a tensor");
-    attr_getter!(attr_graph_opt, attr_graph, Graph, Arc<Graph>, |v: &Arc<Graph>| v.clone(), "a graph");
+    attr_getter!(
+        attr_float_opt,
+        attr_float,
+        Float,
+        f32,
+        |v: &f32| *v,
+        "a float"
+    );
+    attr_getter!(
+        attr_ints_opt,
+        attr_ints,
+        Ints,
+        Vec<i64>,
+        |v: &Vec<i64>| v.clone(),
+        "a list of ints"
+    );
+    attr_getter!(
+        attr_floats_opt,
+        attr_floats,
+        Floats,
+        Vec<f32>,
+        |v: &Vec<f32>| v.clone(),
+        "a list of floats"
+    );
+    attr_getter!(
+        attr_tensor_opt,
+        attr_tensor,
+        Tensor,
+        Tensor,
+        |v: &Tensor| v.clone(),
+        "a tensor"
+    );
+    attr_getter!(
+        attr_graph_opt,
+        attr_graph,
+        Graph,
+        Arc<Graph>,
+        |v: &Arc<Graph>| v.clone(),
+        "a graph"
+    );
 
     /// A string attribute (UTF-8), or `default` when absent.
     pub fn attr_str(&self, name: &str, default: &str) -> Result<String> {
-        Ok(self.attr_str_opt(name)?.unwrap_or_else(|| default.to_string()))
+        Ok(self
+            .attr_str_opt(name)?
+            .unwrap_or_else(|| default.to_string()))
     }
 
     pub fn attr_str_opt(&self, name: &str) -> Result<Option<String>> {
@@ -125,17 +162,23 @@ impl<'a> Inputs<'a> {
     }
 
     pub fn value(&self, i: usize) -> Result<&'a Value> {
-        self.opt_value(i).ok_or_else(|| Error::invalid(format!("input {i} is required")))
+        self.opt_value(i)
+            .ok_or_else(|| Error::invalid(format!("input {i} is required")))
     }
 
     pub fn tensor(&self, i: usize) -> Result<&'a Tensor> {
-        self.value(i)?.as_tensor().map_err(|e| Error::invalid(format!("input {i}: {e}")))
+        self.value(i)?
+            .as_tensor()
+            .map_err(|e| Error::invalid(format!("input {i}: {e}")))
     }
 
     pub fn opt_tensor(&self, i: usize) -> Result<Option<&'a Tensor>> {
         match self.opt_value(i) {
             None => Ok(None),
-            Some(v) => v.as_tensor().map(Some).map_err(|e| Error::invalid(format!("input {i}: {e}"))),
+            Some(v) => v
+                .as_tensor()
+                .map(Some)
+                .map_err(|e| Error::invalid(format!("input {i}: {e}"))),
         }
     }
 

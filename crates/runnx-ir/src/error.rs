@@ -11,7 +11,11 @@ pub enum Error {
     Model(String),
     /// A node failed while being compiled or run.
     #[error("node '{node}' ({op}): {msg}")]
-    Node { node: String, op: String, msg: String },
+    Node {
+        node: String,
+        op: String,
+        msg: String,
+    },
     /// An operator (or an attribute value of it) this engine does not implement.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -30,9 +34,11 @@ impl Error {
     /// Attach the node and op to a kernel-level error (other variants pass through).
     pub fn at_node(self, node: &str, op: &str) -> Error {
         match self {
-            Error::Invalid(msg) | Error::Unsupported(msg) => {
-                Error::Node { node: node.to_string(), op: op.to_string(), msg }
-            }
+            Error::Invalid(msg) | Error::Unsupported(msg) => Error::Node {
+                node: node.to_string(),
+                op: op.to_string(),
+                msg,
+            },
             other => other,
         }
     }

@@ -62,7 +62,10 @@ impl Node {
         if !self.name.is_empty() {
             &self.name
         } else {
-            self.outputs.first().map(String::as_str).unwrap_or("<unnamed>")
+            self.outputs
+                .first()
+                .map(String::as_str)
+                .unwrap_or("<unnamed>")
         }
     }
 
@@ -85,10 +88,16 @@ pub struct ValueInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeInfo {
     /// A tensor; `shape` is `None` when the rank is unknown.
-    Tensor { dtype: Option<DType>, shape: Option<Vec<Dim>> },
+    Tensor {
+        dtype: Option<DType>,
+        shape: Option<Vec<Dim>>,
+    },
     Sequence(Box<TypeInfo>),
     Optional(Box<TypeInfo>),
-    Map { key: Option<DType>, value: Box<TypeInfo> },
+    Map {
+        key: Option<DType>,
+        value: Box<TypeInfo>,
+    },
     Unknown,
 }
 

@@ -59,17 +59,29 @@ impl Tensor {
             len,
             data.len()
         );
-        Ok(Tensor { dtype: T::DTYPE, shape, data: Arc::new(T::wrap(data)) })
+        Ok(Tensor {
+            dtype: T::DTYPE,
+            shape,
+            data: Arc::new(T::wrap(data)),
+        })
     }
 
     /// A rank-0 tensor.
     pub fn scalar<T: Elem>(v: T) -> Tensor {
-        Tensor { dtype: T::DTYPE, shape: vec![], data: Arc::new(T::wrap(vec![v])) }
+        Tensor {
+            dtype: T::DTYPE,
+            shape: vec![],
+            data: Arc::new(T::wrap(vec![v])),
+        }
     }
 
     /// A rank-1 tensor.
     pub fn vector<T: Elem>(v: Vec<T>) -> Tensor {
-        Tensor { dtype: T::DTYPE, shape: vec![v.len()], data: Arc::new(T::wrap(v)) }
+        Tensor {
+            dtype: T::DTYPE,
+            shape: vec![v.len()],
+            data: Arc::new(T::wrap(v)),
+        }
     }
 
     /// A tensor of the given type filled with zeros (false, empty strings).
@@ -81,10 +93,17 @@ impl Tensor {
 
     /// A zero-copy view of little-endian bytes. Falls back to a copy when the
     /// bytes are not aligned for the element type (or on big-endian hosts).
-    pub fn from_le_bytes(dtype: DType, shape: impl Into<Vec<usize>>, bytes: Bytes) -> Result<Tensor> {
+    pub fn from_le_bytes(
+        dtype: DType,
+        shape: impl Into<Vec<usize>>,
+        bytes: Bytes,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let len = checked_len(&shape)?;
-        ensure!(dtype != DType::String, "string tensors cannot be read from raw bytes");
+        ensure!(
+            dtype != DType::String,
+            "string tensors cannot be read from raw bytes"
+        );
         let need = len
             .checked_mul(dtype.size())
             .ok_or_else(|| Error::invalid("tensor byte size overflows"))?;
@@ -100,9 +119,13 @@ impl Tensor {
             let v: Vec<bool> = bytes.iter().map(|&b| b != 0).collect();
             return Tensor::new(shape, v);
         }
-        let aligned = (bytes.as_ptr() as usize) % dtype.size() == 0;
+        let aligned = (bytes.as_ptr() as usize).is_multiple_of(dtype.size());
         if aligned && cfg!(target_endian = "little") {
-            return Ok(Tensor { dtype, shape, data: Arc::new(Storage::Mapped(bytes)) });
+            return Ok(Tensor {
+                dtype,
+                shape,
+                data: Arc::new(Storage::Mapped(bytes)),
+            });
         }
         dispatch_number!(dtype, T => {
             let v: Vec<T> = bytes
@@ -196,12 +219,20 @@ impl Tensor {
             self.shape,
             shape
         );
-        Ok(Tensor { dtype: self.dtype, shape, data: self.data.clone() })
+        Ok(Tensor {
+            dtype: self.dtype,
+            shape,
+            data: self.data.clone(),
+        })
     }
 
     /// Integer tensor (any integer type) as i64 values: shapes, axes, indices.
     pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
-        ensure!(self.dtype.is_int() || self.dtype == DType::Bool, "expected an integer tensor, got {}", self.dtype);
+        ensure!(
+            self.dtype.is_int() || self.dtype == DType::Bool,
+            "expected an integer tensor, got {}",
+            self.dtype
+        );
         dispatch_number!(self.dtype, T => Ok(self.as_slice::<T>()?.iter().map(|&x| x.to_i128() as i64).collect()))
     }
 
@@ -253,6 +284,77 @@ impl PartialEq for Tensor {
     }
 }
 
+/// Axis-wise slicing and stacking (used by Loop/Scan and sequence ops).
+impl Tensor {
+    /// The sub-tensor at `index` along `axis`, with that axis removed.
+    pub fn index_axis(&self, axis: usize, index: usize) -> Result<Tensor> {
+        ensure!(
+            axis < self.rank(),
+            "axis {} is out of range for rank {}",
+            axis,
+            self.rank()
+        );
+        let d = self.shape[axis];
+        ensure!(
+            index < d,
+            "index {} is out of range for dimension {} of size {}",
+            index,
+            axis,
+            d
+        );
+        let outer: usize = self.shape[..axis].iter().product();
+        let inner: usize = self.shape[axis + 1..].iter().product();
+        let mut shape = self.shape.clone();
+        shape.remove(axis);
+        dispatch_all!(self.dtype, T => {
+            let src = self.as_slice::<T>()?;
+            let mut out = Vec::with_capacity(outer * inner);
+            for o in 0..outer {
+                let start = (o * d + index) * inner;
+                out.extend_from_slice(&src[start..start + inner]);
+            }
+            Tensor::new(shape, out)
+        })
+    }
+
+    /// Stack tensors of one type and shape along a new axis `axis`.
+    pub fn stack(parts: &[Tensor], axis: usize) -> Result<Tensor> {
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::invalid("cannot stack zero tensors"))?;
+        ensure!(
+            axis <= first.rank(),
+            "stack axis {} is out of range for rank {}",
+            axis,
+            first.rank()
+        );
+        for p in parts {
+            ensure!(
+                p.dtype == first.dtype && p.shape == first.shape,
+                "cannot stack {} {:?} with {} {:?}",
+                p.dtype,
+                p.shape,
+                first.dtype,
+                first.shape
+            );
+        }
+        let outer: usize = first.shape[..axis].iter().product();
+        let inner: usize = first.shape[axis..].iter().product();
+        let mut shape = first.shape.clone();
+        shape.insert(axis, parts.len());
+        dispatch_all!(first.dtype, T => {
+            let slices = parts.iter().map(|p| p.as_slice::<T>()).collect::<Result<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(outer * inner * parts.len());
+            for o in 0..outer {
+                for s in &slices {
+                    out.extend_from_slice(&s[o * inner..(o + 1) * inner]);
+                }
+            }
+            Tensor::new(shape, out)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,7 +389,10 @@ mod tests {
     #[test]
     fn cast_follows_onnx_rules() {
         let t = Tensor::vector(vec![-1.7f32, 2.9, f32::NAN]);
-        assert_eq!(t.cast(DType::I32).unwrap().as_slice::<i32>().unwrap(), &[-1, 2, 0]);
+        assert_eq!(
+            t.cast(DType::I32).unwrap().as_slice::<i32>().unwrap(),
+            &[-1, 2, 0]
+        );
         let b = Tensor::vector(vec![0i64, 3]).cast(DType::Bool).unwrap();
         assert_eq!(b.as_slice::<bool>().unwrap(), &[false, true]);
         let w = Tensor::vector(vec![300i32]).cast(DType::U8).unwrap();

@@ -15,21 +15,30 @@ impl Value {
     pub fn as_tensor(&self) -> Result<&Tensor> {
         match self {
             Value::Tensor(t) => Ok(t),
-            other => Err(Error::invalid(format!("expected a tensor, got {}", other.kind()))),
+            other => Err(Error::invalid(format!(
+                "expected a tensor, got {}",
+                other.kind()
+            ))),
         }
     }
 
     pub fn into_tensor(self) -> Result<Tensor> {
         match self {
             Value::Tensor(t) => Ok(t),
-            other => Err(Error::invalid(format!("expected a tensor, got {}", other.kind()))),
+            other => Err(Error::invalid(format!(
+                "expected a tensor, got {}",
+                other.kind()
+            ))),
         }
     }
 
     pub fn as_sequence(&self) -> Result<&[Value]> {
         match self {
             Value::Sequence(s) => Ok(s),
-            other => Err(Error::invalid(format!("expected a sequence, got {}", other.kind()))),
+            other => Err(Error::invalid(format!(
+                "expected a sequence, got {}",
+                other.kind()
+            ))),
         }
     }
 

@@ -11,11 +11,23 @@ use std::collections::HashMap;
 /// How deep functions may call functions before the model is rejected.
 const MAX_DEPTH: usize = 32;
 
-pub fn inline(graph: &mut Graph, functions: &[FunctionProto], weights: &dyn WeightSource) -> Result<()> {
-    let table: HashMap<(&str, &str), &FunctionProto> =
-        functions.iter().map(|f| ((f.domain.as_str(), f.name.as_str()), f)).collect();
+pub fn inline(
+    graph: &mut Graph,
+    functions: &[FunctionProto],
+    weights: &dyn WeightSource,
+) -> Result<()> {
+    let table: HashMap<(&str, &str), &FunctionProto> = functions
+        .iter()
+        .map(|f| ((f.domain.as_str(), f.name.as_str()), f))
+        .collect();
     let mut counter = 0usize;
-    graph.nodes = expand(std::mem::take(&mut graph.nodes), &table, weights, &mut counter, 0)?;
+    graph.nodes = expand(
+        std::mem::take(&mut graph.nodes),
+        &table,
+        weights,
+        &mut counter,
+        0,
+    )?;
     Ok(())
 }
 
@@ -33,7 +45,10 @@ fn expand(
             continue;
         };
         if depth >= MAX_DEPTH {
-            return Err(Error::Model(format!("function '{}' nests deeper than {MAX_DEPTH}", f.name)));
+            return Err(Error::Model(format!(
+                "function '{}' nests deeper than {MAX_DEPTH}",
+                f.name
+            )));
         }
         *counter += 1;
         let body = instantiate(&node, f, weights, *counter)?;
@@ -44,7 +59,12 @@ fn expand(
 
 /// The function body with formal inputs/outputs bound to the call's values,
 /// internal values renamed uniquely and attribute references resolved.
-fn instantiate(call: &Node, f: &FunctionProto, weights: &dyn WeightSource, id: usize) -> Result<Vec<Node>> {
+fn instantiate(
+    call: &Node,
+    f: &FunctionProto,
+    weights: &dyn WeightSource,
+    id: usize,
+) -> Result<Vec<Node>> {
     let mut rename: HashMap<&str, String> = HashMap::new();
     for (i, formal) in f.input.iter().enumerate() {
         rename.insert(formal, call.inputs.get(i).cloned().unwrap_or_default());
@@ -60,7 +80,10 @@ fn instantiate(call: &Node, f: &FunctionProto, weights: &dyn WeightSource, id: u
         if name.is_empty() {
             return String::new();
         }
-        rename.get(name.as_str()).cloned().unwrap_or_else(|| format!("{}__{}_{id}", name, f.name))
+        rename
+            .get(name.as_str())
+            .cloned()
+            .unwrap_or_else(|| format!("{}__{}_{id}", name, f.name))
     };
     let mut body = Vec::with_capacity(f.node.len());
     for n in &f.node {
@@ -68,14 +91,21 @@ fn instantiate(call: &Node, f: &FunctionProto, weights: &dyn WeightSource, id: u
         for a in &n.attribute {
             if a.ref_attr_name.is_empty() {
                 attrs.push((a.name.clone(), convert_attribute(a, weights)?));
-            } else if let Some(v) = call.attr(&a.ref_attr_name).or_else(|| defaults.get(a.ref_attr_name.as_str())) {
+            } else if let Some(v) = call
+                .attr(&a.ref_attr_name)
+                .or_else(|| defaults.get(a.ref_attr_name.as_str()))
+            {
                 attrs.push((a.name.clone(), v.clone()));
             }
         }
         body.push(Node {
             name: format!("{}/{}", call.display_name(), n.name),
             op_type: n.op_type.clone(),
-            domain: if n.domain == "ai.onnx" { String::new() } else { n.domain.clone() },
+            domain: if n.domain == "ai.onnx" {
+                String::new()
+            } else {
+                n.domain.clone()
+            },
             inputs: n.input.iter().map(map).collect(),
             outputs: n.output.iter().map(map).collect(),
             attrs,

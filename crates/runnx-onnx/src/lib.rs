@@ -11,14 +11,15 @@ pub mod weights;
 
 pub use load::load_model;
 pub use tensor::{optional_from_proto, sequence_from_proto, tensor_from_proto, tensor_to_proto};
-pub use weights::{NoWeights, WeightSource};
 #[cfg(feature = "fs")]
 pub use weights::DirWeights;
+pub use weights::{NoWeights, WeightSource};
 
 /// Decode a serialized `TensorProto` (test data, CLI input files).
 pub fn decode_tensor(bytes: bytes::Bytes) -> runnx_ir::Result<runnx_ir::Tensor> {
     use prost::Message;
-    let tp = proto::TensorProto::decode(bytes).map_err(|e| runnx_ir::Error::Input(format!("not a TensorProto: {e}")))?;
+    let tp = proto::TensorProto::decode(bytes)
+        .map_err(|e| runnx_ir::Error::Input(format!("not a TensorProto: {e}")))?;
     tensor_from_proto(&tp, &NoWeights)
 }
 

@@ -22,7 +22,12 @@ impl WeightSource for NoWeights {
 }
 
 /// Slice `offset..offset+length` out of a whole buffer, checking bounds.
-pub fn slice_range(whole: &Bytes, location: &str, offset: u64, length: Option<u64>) -> Result<Bytes> {
+pub fn slice_range(
+    whole: &Bytes,
+    location: &str,
+    offset: u64,
+    length: Option<u64>,
+) -> Result<Bytes> {
     let size = whole.len() as u64;
     let end = match length {
         Some(len) => offset.checked_add(len),
@@ -60,12 +65,17 @@ mod fs {
             let root = root
                 .canonicalize()
                 .map_err(|e| Error::Weights(format!("model folder {}: {e}", root.display())))?;
-            Ok(DirWeights { root, files: Mutex::new(HashMap::new()) })
+            Ok(DirWeights {
+                root,
+                files: Mutex::new(HashMap::new()),
+            })
         }
 
         fn resolve(&self, location: &str) -> Result<PathBuf> {
             let rel = Path::new(location);
-            let plain = rel.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+            let plain = rel
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
             if location.is_empty() || !plain {
                 return Err(Error::Weights(format!(
                     "external data location '{location}' must be a relative path inside the model folder"
@@ -85,7 +95,10 @@ mod fs {
         }
 
         fn map(&self, path: &Path, location: &str) -> Result<Bytes> {
-            let mut files = self.files.lock().map_err(|_| Error::Weights("weight cache poisoned".into()))?;
+            let mut files = self
+                .files
+                .lock()
+                .map_err(|_| Error::Weights("weight cache poisoned".into()))?;
             if let Some(b) = files.get(path) {
                 return Ok(b.clone());
             }
@@ -121,7 +134,8 @@ mod fs {
             std::fs::write(dir.path().join("secret.bin"), [1u8; 8]).unwrap();
             std::fs::write(inner.join("w.bin"), [7u8; 8]).unwrap();
             #[cfg(unix)]
-            std::os::unix::fs::symlink(dir.path().join("secret.bin"), inner.join("link.bin")).unwrap();
+            std::os::unix::fs::symlink(dir.path().join("secret.bin"), inner.join("link.bin"))
+                .unwrap();
             let w = DirWeights::new(&inner).unwrap();
             assert_eq!(&w.read("w.bin", 2, Some(4)).unwrap()[..], &[7u8; 4]);
             for bad in ["../secret.bin", "/etc/passwd", "", "sub/../../secret.bin"] {

@@ -45,8 +45,17 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 /// Normalise a possibly negative axis for a tensor of `rank` dimensions.
 pub fn axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
-    ensure!(axis >= -r && axis < r.max(1), "axis {} is out of range for rank {}", axis, rank);
-    Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
+    ensure!(
+        axis >= -r && axis < r.max(1),
+        "axis {} is out of range for rank {}",
+        axis,
+        rank
+    );
+    Ok(if axis < 0 {
+        (axis + r) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// Normalise a list of axes; duplicates are an error.
@@ -104,7 +113,10 @@ mod tests {
 
     #[test]
     fn broadcasting() {
-        assert_eq!(broadcast_shapes(&[&[2, 1, 3], &[4, 1]]).unwrap(), vec![2, 4, 3]);
+        assert_eq!(
+            broadcast_shapes(&[&[2, 1, 3], &[4, 1]]).unwrap(),
+            vec![2, 4, 3]
+        );
         assert!(broadcast_shapes(&[&[2, 3], &[4, 3]]).is_err());
         assert_eq!(broadcast_strides(&[4, 1], &[2, 4, 3]), vec![0, 1, 0]);
         assert_eq!(axis(-1, 3).unwrap(), 2);
