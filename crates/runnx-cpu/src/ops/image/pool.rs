@@ -371,47 +371,60 @@ pub fn pool_all<T: Copy + Sync, R: Reducer<T>>(
 
 // ---------------------------------------------------------------- MaxPool
 
-struct MaxR;
-impl<T: Number> Reducer<T> for MaxR {
-    type Acc = Option<T>;
+/// Max over the window, starting from the type's lowest value (NaN never wins).
+struct MaxR<T> {
+    lowest: T,
+}
+impl<T: Number> Reducer<T> for MaxR<T> {
+    type Acc = T;
     type Out = T;
     #[inline(always)]
-    fn init(&self) -> Option<T> {
-        None
+    fn init(&self) -> T {
+        self.lowest
     }
     #[inline(always)]
-    fn add(&self, acc: Option<T>, v: T, _pos: usize) -> Option<T> {
-        match acc {
-            Some(m) if v <= m || v.partial_cmp(&m).is_none() => Some(m),
-            _ => Some(v),
+    fn add(&self, m: T, v: T, _pos: usize) -> T {
+        if v > m {
+            v
+        } else {
+            m
         }
     }
     #[inline(always)]
-    fn finish(&self, acc: Option<T>, _: usize, _: usize) -> T {
-        acc.unwrap_or_else(T::zero)
+    fn finish(&self, m: T, valid: usize, _: usize) -> T {
+        if valid == 0 {
+            T::zero()
+        } else {
+            m
+        }
     }
 }
 
-struct ArgMaxR;
-impl<T: Number> Reducer<T> for ArgMaxR {
-    type Acc = Option<(T, usize)>;
+/// Max and the position of its first occurrence.
+struct ArgMaxR<T> {
+    lowest: T,
+}
+impl<T: Number> Reducer<T> for ArgMaxR<T> {
+    type Acc = (T, usize);
     type Out = (T, i64);
     #[inline(always)]
-    fn init(&self) -> Self::Acc {
-        None
+    fn init(&self) -> (T, usize) {
+        (self.lowest, usize::MAX)
     }
     #[inline(always)]
-    fn add(&self, acc: Self::Acc, v: T, pos: usize) -> Self::Acc {
-        match acc {
-            Some((m, p)) if v <= m || v.partial_cmp(&m).is_none() => Some((m, p)),
-            _ => Some((v, pos)),
+    fn add(&self, (m, p): (T, usize), v: T, pos: usize) -> (T, usize) {
+        if v > m || p == usize::MAX {
+            (v, pos)
+        } else {
+            (m, p)
         }
     }
     #[inline(always)]
-    fn finish(&self, acc: Self::Acc, _: usize, _: usize) -> (T, i64) {
-        match acc {
-            Some((m, p)) => (m, p as i64),
-            None => (T::zero(), -1),
+    fn finish(&self, (m, p): (T, usize), _: usize, _: usize) -> (T, i64) {
+        if p == usize::MAX {
+            (T::zero(), -1)
+        } else {
+            (m, p as i64)
         }
     }
 }
@@ -436,13 +449,13 @@ fn max_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         );
         if !want_indices {
             let y = dispatch_number!(x.dtype(), T => {
-                let v = pool_all(x.as_slice::<T>()?, &g, &MaxR, T::zero())?;
+                let v = pool_all(x.as_slice::<T>()?, &g, &MaxR { lowest: T::from_f64(f64::NEG_INFINITY) }, T::zero())?;
                 Tensor::new(shape.clone(), v)
             })?;
             return Ok(vec![Value::Tensor(y)]);
         }
         let (y, idx) = dispatch_number!(x.dtype(), T => {
-            let v = pool_all(x.as_slice::<T>()?, &g, &ArgMaxR, (T::zero(), -1))?;
+            let v = pool_all(x.as_slice::<T>()?, &g, &ArgMaxR { lowest: T::from_f64(f64::NEG_INFINITY) }, (T::zero(), -1))?;
             let out_plane = g.out_plane().max(1);
             let in_plane = g.in_plane() as i64;
             let [dd, hh, ww] = g.input;
@@ -811,30 +824,8 @@ fn max_roi_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let out_shape = vec![num, c, ph_n, pw_n];
         let y = with_real(
             x,
-            |t| {
-                roi_pool_real::<f32>(
-                    t,
-                    &r,
-                    num,
-                    [nb, c, h, w],
-                    ph_n,
-                    pw_n,
-                    scale as f64,
-                    &out_shape,
-                )
-            },
-            |t| {
-                roi_pool_real::<f64>(
-                    t,
-                    &r,
-                    num,
-                    [nb, c, h, w],
-                    ph_n,
-                    pw_n,
-                    scale as f64,
-                    &out_shape,
-                )
-            },
+            |t| roi_pool_real::<f32>(t, &r, num, [nb, c, h, w], ph_n, pw_n, scale, &out_shape),
+            |t| roi_pool_real::<f64>(t, &r, num, [nb, c, h, w], ph_n, pw_n, scale, &out_shape),
         )?;
         Ok(vec![Value::Tensor(y)])
     }))
@@ -848,7 +839,7 @@ fn roi_pool_real<R: Real>(
     [nb, c, h, w]: [usize; 4],
     ph_n: usize,
     pw_n: usize,
-    scale: f64,
+    scale: f32,
     out_shape: &[usize],
 ) -> Result<Tensor> {
     let xs = x.as_slice::<R>()?;
@@ -863,11 +854,12 @@ fn roi_pool_real<R: Real>(
             b
         );
         let b = b as usize;
-        // Coordinates in f64, clamped to the image before converting to indices.
-        let sw = (roi[1] * scale).round();
-        let sh = (roi[2] * scale).round();
-        let ew = (roi[3] * scale).round();
-        let eh = (roi[4] * scale).round();
+        // Scaled in single precision like the reference kernels; clamped to the image
+        // before converting to indices.
+        let sw = (roi[1] as f32 * scale).round() as f64;
+        let sh = (roi[2] as f32 * scale).round() as f64;
+        let ew = (roi[3] as f32 * scale).round() as f64;
+        let eh = (roi[4] as f32 * scale).round() as f64;
         let rh = (eh - sh + 1.0).max(1.0);
         let rw = (ew - sw + 1.0).max(1.0);
         let bh = rh / ph_n as f64;
