@@ -97,6 +97,10 @@ pub struct DimTaps {
     pub valid: Vec<usize>,
     pub padded: Vec<usize>,
     pub dilation: usize,
+    pub stride: usize,
+    /// Per kernel tap (in order) that reads the input for some output: the output
+    /// range `lo..hi` it is valid for, and the input position it reads for `lo`.
+    pub runs: Vec<(usize, usize, usize)>,
 }
 
 impl DimTaps {
@@ -107,6 +111,8 @@ impl DimTaps {
             valid: vec![1],
             padded: vec![1],
             dilation: 1,
+            stride: 1,
+            runs: vec![(0, 1, 0)],
         }
     }
 }
@@ -222,6 +228,8 @@ impl Geometry {
                 valid: Vec::with_capacity(out),
                 padded: Vec::with_capacity(out),
                 dilation: dil,
+                stride,
+                runs: Vec::new(),
             };
             let (inp, pb, pe, stride, dil, kern) = (
                 sp[d] as i128,
@@ -254,6 +262,23 @@ impl Geometry {
                 });
                 t.valid.push(valid as usize);
                 t.padded.push(padded as usize);
+            }
+            // Kernel taps that read the input for some output position.
+            let out_i = out as i128;
+            if out_i > 0 {
+                let k_lo = (pb - (out_i - 1) * stride).max(0);
+                let k_lo = (k_lo + dil - 1) / dil;
+                let k_hi = ((inp - 1 + pb).div_euclid(dil)).min(kern - 1);
+                for kc in k_lo..=k_hi {
+                    let off = kc * dil - pb;
+                    let lo = (-off).max(0);
+                    let lo = (lo + stride - 1) / stride;
+                    let hi = ((inp - 1 - off).div_euclid(stride) + 1).min(out_i);
+                    if lo < hi {
+                        t.runs
+                            .push((lo as usize, hi as usize, (lo * stride + off) as usize));
+                    }
+                }
             }
             taps[slot] = t;
         }
@@ -301,37 +326,58 @@ pub trait Reducer<T: Copy>: Sync {
 }
 
 /// Reduce every window of one (n, c) plane into `out`.
+///
+/// Per output row, each kernel tap of the last dimension updates the contiguous range
+/// of output columns it is valid for, so the inner loop runs along the row.
 #[inline]
 pub fn pool_plane<T: Copy, R: Reducer<T>>(x: &[T], out: &mut [R::Out], g: &Geometry, r: &R) {
     let [_, h, w] = g.input;
+    let ow = g.output[2];
     let [t0, t1, t2] = &g.taps;
-    let (d0, d1, d2) = (t0.dilation, t1.dilation, t2.dilation);
-    let mut o = 0;
-    for a in 0..g.output[0] {
-        let (sa, na, pa) = (t0.start[a], t0.valid[a], t0.padded[a]);
-        for b in 0..g.output[1] {
-            let (sb, nb, pb) = (t1.start[b], t1.valid[b], t1.padded[b]);
-            for c in 0..g.output[2] {
-                let (sc, nc, pc) = (t2.start[c], t2.valid[c], t2.padded[c]);
-                let mut acc = r.init();
-                for ka in 0..na {
-                    let ia = sa + ka * d0;
-                    for kb in 0..nb {
-                        let row = (ia * h + sb + kb * d1) * w + sc;
-                        if d2 == 1 {
-                            for (kc, &v) in x[row..row + nc].iter().enumerate() {
-                                acc = r.add(acc, v, row + kc);
+    let (d0, d1, s2) = (t0.dilation, t1.dilation, t2.stride);
+    let zip = |t: &DimTaps| -> Vec<(usize, usize, usize)> {
+        t.start
+            .iter()
+            .zip(&t.valid)
+            .zip(&t.padded)
+            .map(|((&s, &n), &p)| (s, n, p))
+            .collect()
+    };
+    let (z0, z1) = (zip(t0), zip(t1));
+    let mut acc = vec![r.init(); ow];
+    let mut rows = out.chunks_exact_mut(ow.max(1));
+    for &(sa, na, pa) in &z0 {
+        for &(sb, nb, pb) in &z1 {
+            let Some(out_row) = rows.next() else { return };
+            acc.fill(r.init());
+            for ka in 0..na {
+                let plane_row = (sa + ka * d0) * h;
+                for kb in 0..nb {
+                    let row = (plane_row + sb + kb * d1) * w;
+                    let xr = &x[row..row + w];
+                    for &(lo, hi, first) in &t2.runs {
+                        let run = &mut acc[lo..hi];
+                        let mut pos = row + first;
+                        if s2 == 1 {
+                            for (a, &v) in run.iter_mut().zip(&xr[first..first + (hi - lo)]) {
+                                *a = r.add(*a, v, pos);
+                                pos += 1;
                             }
                         } else {
-                            for kc in 0..nc {
-                                let p = row + kc * d2;
-                                acc = r.add(acc, x[p], p);
+                            for (a, v) in run.iter_mut().zip(xr[first..].chunks(s2)) {
+                                if let Some(&v) = v.first() {
+                                    *a = r.add(*a, v, pos);
+                                }
+                                pos += s2;
                             }
                         }
                     }
                 }
-                out[o] = r.finish(acc, na * nb * nc, pa * pb * pc);
-                o += 1;
+            }
+            let (n_ab, p_ab) = (na * nb, pa * pb);
+            for (((o, &a), &nc), &pc) in out_row.iter_mut().zip(&acc).zip(&t2.valid).zip(&t2.padded)
+            {
+                *o = r.finish(a, n_ab * nc, p_ab * pc);
             }
         }
     }
