@@ -26,7 +26,7 @@ pub fn write<F: Flt>(v: Vec<F>, dtype: DType, shape: impl Into<Vec<usize>>) -> R
     if dtype == F::DTYPE {
         return Tensor::new(shape, v);
     }
-    dispatch_float!(dtype, T => Tensor::new(shape, v.iter().map(|&x| T::from_f64(x.to_f64())).collect::<Vec<T>>()))
+    dispatch_float!(dtype, T => Tensor::new(shape, v.iter().map(|&x| T::from_f64(Number::to_f64(x))).collect::<Vec<T>>()))
 }
 
 /// Run `$body` with `$F` bound to the compute type for the float dtype `$dt`

@@ -2,6 +2,10 @@
 
 mod common;
 pub mod reduce;
+pub mod einsum;
+pub mod loss;
+pub mod norm;
+pub mod softmax;
 
 use crate::Registry;
 
@@ -19,4 +23,18 @@ pub fn register(r: &mut Registry) {
     r.add("ReduceSumSquare", reduce_sum_square);
     r.add("ArgMax", arg_max);
     r.add("ArgMin", arg_min);
+    r.add("Softmax", softmax::softmax);
+    r.add("LogSoftmax", softmax::log_softmax);
+    r.add("Hardmax", softmax::hardmax);
+    r.add("LayerNormalization", norm::layer_normalization);
+    r.add("RMSNormalization", norm::rms_normalization);
+    r.add("InstanceNormalization", norm::instance_normalization);
+    r.add("GroupNormalization", norm::group_normalization);
+    r.add("BatchNormalization", norm::batch_normalization);
+    r.add("LRN", norm::lrn);
+    r.add("Einsum", einsum::einsum);
+    r.add("NegativeLogLikelihoodLoss", loss::nll_loss);
+    r.add("SoftmaxCrossEntropyLoss", loss::softmax_cross_entropy_loss);
+    r.add("LpNormalization", norm::lp_normalization);
+    r.add("MeanVarianceNormalization", norm::mean_variance_normalization);
 }
