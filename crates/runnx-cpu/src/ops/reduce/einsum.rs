@@ -27,14 +27,23 @@ fn parse_term(s: &str) -> Result<Term> {
     let mut rest = s;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("...") {
-            ensure!(ellipsis.is_none(), "einsum term '{}' has more than one ellipsis", s);
+            ensure!(
+                ellipsis.is_none(),
+                "einsum term '{}' has more than one ellipsis",
+                s
+            );
             ellipsis = Some(letters.len());
             rest = r;
             continue;
         }
         let mut chars = rest.chars();
         let c = chars.next().unwrap_or(' ');
-        ensure!(c.is_ascii_alphabetic(), "einsum term '{}' has an invalid character '{}'", s, c);
+        ensure!(
+            c.is_ascii_alphabetic(),
+            "einsum term '{}' has an invalid character '{}'",
+            s,
+            c
+        );
         letters.push(c);
         rest = chars.as_str();
     }
@@ -81,24 +90,40 @@ pub fn plan(equation: &str, ranks: &[usize]) -> Result<Plan> {
         let n = t.letters.len();
         match t.ellipsis {
             Some(_) => {
-                ensure!(r >= n, "einsum operand of rank {} is too small for its term", r);
+                ensure!(
+                    r >= n,
+                    "einsum operand of rank {} is too small for its term",
+                    r
+                );
                 ells.push(r - n);
             }
             None => {
-                ensure!(r == n, "einsum term has {} labels but the operand has rank {}", n, r);
+                ensure!(
+                    r == n,
+                    "einsum term has {} labels but the operand has rank {}",
+                    n,
+                    r
+                );
                 ells.push(0);
             }
         }
     }
     let max_ell = ells.iter().copied().max().unwrap_or(0);
-    let inputs: Vec<Vec<Label>> = terms.iter().zip(&ells).map(|(t, &e)| labels_of(t, e, max_ell)).collect();
+    let inputs: Vec<Vec<Label>> = terms
+        .iter()
+        .zip(&ells)
+        .map(|(t, &e)| labels_of(t, e, max_ell))
+        .collect();
     let output = match rhs {
         Some(r) => {
             let t = parse_term(r)?;
             let out = labels_of(&t, if t.ellipsis.is_some() { max_ell } else { 0 }, max_ell);
             for (i, l) in out.iter().enumerate() {
                 ensure!(!out[..i].contains(l), "einsum output repeats a label");
-                ensure!(inputs.iter().any(|v| v.contains(l)), "einsum output label is not in any input");
+                ensure!(
+                    inputs.iter().any(|v| v.contains(l)),
+                    "einsum output label is not in any input"
+                );
             }
             out
         }
@@ -108,7 +133,10 @@ pub fn plan(equation: &str, ranks: &[usize]) -> Result<Plan> {
             for v in &inputs {
                 for &l in v {
                     if l < ELL && !letters.contains(&l) {
-                        let count: usize = inputs.iter().map(|w| w.iter().filter(|&&x| x == l).count()).sum();
+                        let count: usize = inputs
+                            .iter()
+                            .map(|w| w.iter().filter(|&&x| x == l).count())
+                            .sum();
                         if count == 1 {
                             letters.push(l);
                         }
@@ -145,9 +173,14 @@ fn diagonal<T: Arith>(op: Operand<T>) -> Result<Operand<T>> {
     let mut shape = Vec::new();
     let mut ust = Vec::new();
     for &u in &uniq {
-        let dims: Vec<usize> = (0..op.labels.len()).filter(|&i| op.labels[i] == u).collect();
+        let dims: Vec<usize> = (0..op.labels.len())
+            .filter(|&i| op.labels[i] == u)
+            .collect();
         let size = op.shape[dims[0]];
-        ensure!(dims.iter().all(|&d| op.shape[d] == size), "einsum repeated label has different sizes");
+        ensure!(
+            dims.iter().all(|&d| op.shape[d] == size),
+            "einsum repeated label has different sizes"
+        );
         shape.push(size);
         ust.push(dims.iter().map(|&d| st[d]).sum::<usize>());
     }
@@ -167,16 +200,24 @@ fn diagonal<T: Arith>(op: Operand<T>) -> Result<Operand<T>> {
             idx[d] = 0;
         }
     }
-    Ok(Operand { data, labels: uniq, shape })
+    Ok(Operand {
+        data,
+        labels: uniq,
+        shape,
+    })
 }
 
 /// Sum out the labels for which `keep` is false.
 fn sum_out<T: Arith>(op: Operand<T>, keep: impl Fn(Label) -> bool) -> Result<Operand<T>> {
-    let kept: Vec<usize> = (0..op.labels.len()).filter(|&i| keep(op.labels[i])).collect();
+    let kept: Vec<usize> = (0..op.labels.len())
+        .filter(|&i| keep(op.labels[i]))
+        .collect();
     if kept.len() == op.labels.len() {
         return Ok(op);
     }
-    let red: Vec<usize> = (0..op.labels.len()).filter(|&i| !keep(op.labels[i])).collect();
+    let red: Vec<usize> = (0..op.labels.len())
+        .filter(|&i| !keep(op.labels[i]))
+        .collect();
     let perm: Vec<usize> = kept.iter().chain(&red).copied().collect();
     let t = transpose(&op.data, &op.shape, &perm)?;
     let n: usize = red.iter().map(|&i| op.shape[i]).product();
@@ -192,7 +233,14 @@ fn sum_out<T: Arith>(op: Operand<T>, keep: impl Fn(Label) -> bool) -> Result<Ope
 }
 
 /// `out[b, i, j] = sum_k a[b, i, k] * b[b, k, j]`.
-pub fn batched_matmul<T: Arith>(a: &[T], b: &[T], batch: usize, m: usize, k: usize, n: usize) -> Vec<T> {
+pub fn batched_matmul<T: Arith>(
+    a: &[T],
+    b: &[T],
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Vec<T> {
     let mut out = vec![T::zero(); batch * m * n];
     for bi in 0..batch {
         let a = &a[bi * m * k..(bi + 1) * m * k];
@@ -211,24 +259,70 @@ pub fn batched_matmul<T: Arith>(a: &[T], b: &[T], batch: usize, m: usize, k: usi
     out
 }
 
-fn contract<T: Arith>(a: Operand<T>, b: Operand<T>, needed: impl Fn(Label) -> bool) -> Result<Operand<T>> {
-    let size = |op: &Operand<T>, l: Label| op.labels.iter().position(|&x| x == l).map(|i| op.shape[i]).unwrap_or(1);
-    let batch: Vec<Label> = a.labels.iter().copied().filter(|l| b.labels.contains(l) && needed(*l)).collect();
-    let contracted: Vec<Label> = a.labels.iter().copied().filter(|l| b.labels.contains(l) && !needed(*l)).collect();
-    let a_only: Vec<Label> = a.labels.iter().copied().filter(|l| !b.labels.contains(l)).collect();
-    let b_only: Vec<Label> = b.labels.iter().copied().filter(|l| !a.labels.contains(l)).collect();
-    let pos = |op: &Operand<T>, ls: &[Label]| -> Vec<usize> {
-        ls.iter().filter_map(|l| op.labels.iter().position(|x| x == l)).collect()
+fn contract<T: Arith>(
+    a: Operand<T>,
+    b: Operand<T>,
+    needed: impl Fn(Label) -> bool,
+) -> Result<Operand<T>> {
+    let size = |op: &Operand<T>, l: Label| {
+        op.labels
+            .iter()
+            .position(|&x| x == l)
+            .map(|i| op.shape[i])
+            .unwrap_or(1)
     };
-    let pa: Vec<usize> = pos(&a, &[batch.clone(), a_only.clone(), contracted.clone()].concat());
-    let pb: Vec<usize> = pos(&b, &[batch.clone(), contracted.clone(), b_only.clone()].concat());
+    let batch: Vec<Label> = a
+        .labels
+        .iter()
+        .copied()
+        .filter(|l| b.labels.contains(l) && needed(*l))
+        .collect();
+    let contracted: Vec<Label> = a
+        .labels
+        .iter()
+        .copied()
+        .filter(|l| b.labels.contains(l) && !needed(*l))
+        .collect();
+    let a_only: Vec<Label> = a
+        .labels
+        .iter()
+        .copied()
+        .filter(|l| !b.labels.contains(l))
+        .collect();
+    let b_only: Vec<Label> = b
+        .labels
+        .iter()
+        .copied()
+        .filter(|l| !a.labels.contains(l))
+        .collect();
+    let pos = |op: &Operand<T>, ls: &[Label]| -> Vec<usize> {
+        ls.iter()
+            .filter_map(|l| op.labels.iter().position(|x| x == l))
+            .collect()
+    };
+    let pa: Vec<usize> = pos(
+        &a,
+        &[batch.clone(), a_only.clone(), contracted.clone()].concat(),
+    );
+    let pb: Vec<usize> = pos(
+        &b,
+        &[batch.clone(), contracted.clone(), b_only.clone()].concat(),
+    );
     let ta = transpose(&a.data, &a.shape, &pa)?;
     let tb = transpose(&b.data, &b.shape, &pb)?;
     let prod = |op: &Operand<T>, ls: &[Label]| ls.iter().map(|&l| size(op, l)).product::<usize>();
     for l in batch.iter().chain(&contracted) {
-        ensure!(size(&a, *l) == size(&b, *l), "einsum operands disagree on the size of a label");
+        ensure!(
+            size(&a, *l) == size(&b, *l),
+            "einsum operands disagree on the size of a label"
+        );
     }
-    let (nb, m, k, n) = (prod(&a, &batch), prod(&a, &a_only), prod(&a, &contracted), prod(&b, &b_only));
+    let (nb, m, k, n) = (
+        prod(&a, &batch),
+        prod(&a, &a_only),
+        prod(&a, &contracted),
+        prod(&b, &b_only),
+    );
     let data = batched_matmul(&ta, &tb, nb, m, k, n);
     let labels: Vec<Label> = [batch.clone(), a_only.clone(), b_only.clone()].concat();
     let shape: Vec<usize> = batch
@@ -237,7 +331,11 @@ fn contract<T: Arith>(a: Operand<T>, b: Operand<T>, needed: impl Fn(Label) -> bo
         .map(|&l| size(&a, l))
         .chain(b_only.iter().map(|&l| size(&b, l)))
         .collect();
-    Ok(Operand { data, labels, shape })
+    Ok(Operand {
+        data,
+        labels,
+        shape,
+    })
 }
 
 /// Evaluate a planned einsum over operands of one element type.
@@ -251,7 +349,12 @@ fn eval<T: Arith>(plan: &Plan, inputs: &[&Tensor]) -> Result<Tensor> {
                     if *s == 1 {
                         *s = d;
                     } else {
-                        ensure!(d == *s || d == 1, "einsum operands disagree on the size of a label ({} vs {})", s, d);
+                        ensure!(
+                            d == *s || d == 1,
+                            "einsum operands disagree on the size of a label ({} vs {})",
+                            s,
+                            d
+                        );
                     }
                 }
                 None => sizes.push((l, d)),
@@ -261,10 +364,18 @@ fn eval<T: Arith>(plan: &Plan, inputs: &[&Tensor]) -> Result<Tensor> {
     let size_of = |l: Label| sizes.iter().find(|(x, _)| *x == l).map_or(1, |s| s.1);
     let mut ops: Vec<Operand<T>> = Vec::new();
     for (ls, t) in plan.inputs.iter().zip(inputs) {
-        let op = diagonal(Operand { data: t.as_slice::<T>()?.to_vec(), labels: ls.clone(), shape: t.shape().to_vec() })?;
+        let op = diagonal(Operand {
+            data: t.as_slice::<T>()?.to_vec(),
+            labels: ls.clone(),
+            shape: t.shape().to_vec(),
+        })?;
         let target: Vec<usize> = op.labels.iter().map(|&l| size_of(l)).collect();
         let op = if target != op.shape {
-            Operand { data: broadcast_to(&op.data, &op.shape, &target)?, labels: op.labels, shape: target }
+            Operand {
+                data: broadcast_to(&op.data, &op.shape, &target)?,
+                labels: op.labels,
+                shape: target,
+            }
         } else {
             op
         };
@@ -276,8 +387,12 @@ fn eval<T: Arith>(plan: &Plan, inputs: &[&Tensor]) -> Result<Tensor> {
         .into_iter()
         .enumerate()
         .map(|(i, op)| {
-            let others: Vec<Label> =
-                all.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, l)| l.iter().copied()).collect();
+            let others: Vec<Label> = all
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, l)| l.iter().copied())
+                .collect();
             sum_out(op, |l| plan.output.contains(&l) || others.contains(&l))
         })
         .collect::<Result<_>>()?;
@@ -310,7 +425,10 @@ pub fn einsum(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let ts = inputs.tensors_from(0)?;
         ensure!(!ts.is_empty(), "einsum needs at least one input");
         let dt = ts[0].dtype();
-        ensure!(ts.iter().all(|t| t.dtype() == dt), "einsum inputs must share one element type");
+        ensure!(
+            ts.iter().all(|t| t.dtype() == dt),
+            "einsum inputs must share one element type"
+        );
         let ranks: Vec<usize> = ts.iter().map(|t| t.rank()).collect();
         let p = plan(&eq, &ranks)?;
         let out = match dt {
@@ -321,7 +439,10 @@ pub fn einsum(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             DType::U32 => eval::<u32>(&p, &ts)?,
             DType::U64 => eval::<u64>(&p, &ts)?,
             DType::F16 | DType::BF16 => {
-                let cast: Vec<Tensor> = ts.iter().map(|t| t.cast(DType::F32)).collect::<Result<_>>()?;
+                let cast: Vec<Tensor> = ts
+                    .iter()
+                    .map(|t| t.cast(DType::F32))
+                    .collect::<Result<_>>()?;
                 let refs: Vec<&Tensor> = cast.iter().collect();
                 eval::<f32>(&p, &refs)?.cast(dt)?
             }

@@ -30,14 +30,28 @@ fn nll<F: Flt>(
     ignore: Option<i64>,
     red: Reduction,
 ) -> Result<(Vec<F>, Vec<usize>)> {
-    ensure!(shape.len() >= 2, "input must have rank >= 2 ([N, C, ...]), got {:?}", shape);
+    ensure!(
+        shape.len() >= 2,
+        "input must have rank >= 2 ([N, C, ...]), got {:?}",
+        shape
+    );
     let (nb, c) = (shape[0], shape[1]);
     let d: usize = shape[2..].iter().product();
     let mut tshape = vec![nb];
     tshape.extend_from_slice(&shape[2..]);
-    ensure!(target.shape() == tshape.as_slice(), "target shape {:?} does not match input shape {:?}", target.shape(), shape);
+    ensure!(
+        target.shape() == tshape.as_slice(),
+        "target shape {:?} does not match input shape {:?}",
+        target.shape(),
+        shape
+    );
     if let Some(w) = weight {
-        ensure!(w.len() == c, "weight must have {} elements, got {}", c, w.len());
+        ensure!(
+            w.len() == c,
+            "weight must have {} elements, got {}",
+            c,
+            w.len()
+        );
     }
     let t = target.to_i64_vec()?;
     let mut loss = vec![0f64; nb * d];
@@ -48,7 +62,12 @@ fn nll<F: Flt>(
             if Some(tv) == ignore {
                 continue;
             }
-            ensure!(tv >= 0 && (tv as usize) < c, "target {} is out of range for {} classes", tv, c);
+            ensure!(
+                tv >= 0 && (tv as usize) < c,
+                "target {} is out of range for {} classes",
+                tv,
+                c
+            );
             let cls = tv as usize;
             let w = weight.map_or(1.0, |w| Number::to_f64(w[cls]));
             loss[i * d + k] = -Number::to_f64(x[(i * c + cls) * d + k]) * w;
@@ -70,7 +89,11 @@ fn build(n: &NodeCtx, softmax: bool) -> Result<Box<dyn Kernel>> {
         let target = inputs.tensor(1)?;
         let weight = inputs.opt_tensor(2)?;
         let shape = x.shape();
-        ensure!(shape.len() >= 2, "input must have rank >= 2 ([N, C, ...]), got {:?}", shape);
+        ensure!(
+            shape.len() >= 2,
+            "input must have rank >= 2 ([N, C, ...]), got {:?}",
+            shape
+        );
         let outs: Vec<Value> = with_flt!(x.dtype(), F => {
             let xv = read::<F>(x)?;
             let w = match weight {

@@ -1,16 +1,16 @@
 //! Reductions, softmax, normalizations and losses.
 
 mod common;
-pub mod reduce;
 pub mod einsum;
 pub mod loss;
 pub mod norm;
+pub mod reductions;
 pub mod softmax;
 
 use crate::Registry;
 
 pub fn register(r: &mut Registry) {
-    use reduce::*;
+    use reductions::*;
     r.add("ReduceSum", reduce_sum);
     r.add("ReduceMean", reduce_mean);
     r.add("ReduceMax", reduce_max);
@@ -36,5 +36,8 @@ pub fn register(r: &mut Registry) {
     r.add("NegativeLogLikelihoodLoss", loss::nll_loss);
     r.add("SoftmaxCrossEntropyLoss", loss::softmax_cross_entropy_loss);
     r.add("LpNormalization", norm::lp_normalization);
-    r.add("MeanVarianceNormalization", norm::mean_variance_normalization);
+    r.add(
+        "MeanVarianceNormalization",
+        norm::mean_variance_normalization,
+    );
 }

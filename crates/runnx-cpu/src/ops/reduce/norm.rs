@@ -3,8 +3,10 @@
 //! The row-wise ones share `norm_rows`: statistics per contiguous row (in f64),
 //! then an affine transform per position or per channel.
 
-use super::common::{broadcast_to, param_block, read, rows_per_task, split_at_axis, with_flt, write, Flt};
-use super::reduce::{reduce_tensor, Op};
+use super::common::{
+    broadcast_to, param_block, read, rows_per_task, split_at_axis, with_flt, write, Flt,
+};
+use super::reductions::{reduce_tensor, Op};
 use crate::par::for_each_chunk_mut;
 use runnx_ir::dtype::Number;
 use runnx_ir::{bail, ensure, kernel, DType, Kernel, NodeCtx, Result, Tensor, Value};
@@ -49,16 +51,31 @@ fn sum_sq_f64<F: Flt>(row: &[F], m: f64) -> f64 {
 pub enum Affine<'a, F> {
     None,
     /// One scale (and bias) per position of the row.
-    Pos { s: &'a [F], b: Option<&'a [F]> },
+    Pos {
+        s: &'a [F],
+        b: Option<&'a [F]>,
+    },
     /// Per channel: the row holds `cpr` channels of `span` elements each; row `r`
     /// starts at channel `(r % per_batch) * cpr`.
-    Chan { s: &'a [F], b: Option<&'a [F]>, per_batch: usize, cpr: usize, span: usize },
+    Chan {
+        s: &'a [F],
+        b: Option<&'a [F]>,
+        per_batch: usize,
+        cpr: usize,
+        span: usize,
+    },
 }
 
 /// Normalize each contiguous row of `d` elements: `(x - mean) * inv` (or `x * inv`
 /// for RMS), then the affine part. Returns the output and `(mean, inv_std)` per row.
-pub fn norm_rows<F: Flt>(x: &[F], d: usize, eps: f64, rms: bool, affine: &Affine<F>) -> (Vec<F>, Vec<(f64, f64)>) {
-    let rows = if d == 0 { 0 } else { x.len() / d };
+pub fn norm_rows<F: Flt>(
+    x: &[F],
+    d: usize,
+    eps: f64,
+    rms: bool,
+    affine: &Affine<F>,
+) -> (Vec<F>, Vec<(f64, f64)>) {
+    let rows = x.len().checked_div(d).unwrap_or(0);
     let mut stats = vec![(0f64, 0f64); rows];
     let per = rows_per_task(d * 2);
     for_each_chunk_mut(&mut stats, per, per * d * 2, |ci, chunk| {
@@ -98,7 +115,13 @@ pub fn norm_rows<F: Flt>(x: &[F], d: usize, eps: f64, rms: bool, affine: &Affine
                         *o = (v - m) * inv * s;
                     }
                 }
-                Affine::Chan { s, b, per_batch, cpr, span } => {
+                Affine::Chan {
+                    s,
+                    b,
+                    per_batch,
+                    cpr,
+                    span,
+                } => {
                     let c0 = (r % per_batch) * cpr;
                     for (k, (o, xs)) in out.chunks_mut(*span).zip(row.chunks(*span)).enumerate() {
                         let sc = s[c0 + k] * inv;
@@ -119,7 +142,9 @@ fn layer_like(n: &NodeCtx, rms: bool) -> Result<Box<dyn Kernel>> {
     let axis = n.attr_int("axis", -1)?;
     let eps = n.attr_float("epsilon", 1e-5)? as f64;
     let stash = n.attr_int("stash_type", 1)?;
-    let stash = DType::from_onnx_code(stash as i32).filter(|d| d.is_float()).unwrap_or(DType::F32);
+    let stash = DType::from_onnx_code(stash as i32)
+        .filter(|d| d.is_float())
+        .unwrap_or(DType::F32);
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let scale = inputs.tensor(1)?;
@@ -160,12 +185,22 @@ pub fn rms_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 
 /// `(N, C, spatial)` of an `[N, C, ...]` tensor.
 fn ncs(shape: &[usize]) -> Result<(usize, usize, usize)> {
-    ensure!(shape.len() >= 2, "expected a tensor of rank >= 2 ([N, C, ...]), got shape {:?}", shape);
+    ensure!(
+        shape.len() >= 2,
+        "expected a tensor of rank >= 2 ([N, C, ...]), got shape {:?}",
+        shape
+    );
     Ok((shape[0], shape[1], shape[2..].iter().product()))
 }
 
 fn channel_param<F: Flt>(t: &Tensor, len: usize, what: &str) -> Result<Vec<F>> {
-    ensure!(t.len() == len, "{} must have {} elements, got shape {:?}", what, len, t.shape());
+    ensure!(
+        t.len() == len,
+        "{} must have {} elements, got shape {:?}",
+        what,
+        len,
+        t.shape()
+    );
     Ok(read::<F>(t)?.into_owned())
 }
 
@@ -194,7 +229,12 @@ pub fn group_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let x = inputs.tensor(0)?;
         let shape = x.shape();
         let (_, c, sp) = ncs(shape)?;
-        ensure!(groups > 0 && c % groups as usize == 0, "num_groups {} must divide the {} channels", groups, c);
+        ensure!(
+            groups > 0 && c % groups as usize == 0,
+            "num_groups {} must divide the {} channels",
+            groups,
+            c
+        );
         let g = groups as usize;
         let cpg = c / g;
         let y = with_flt!(x.dtype(), F => {
@@ -213,6 +253,9 @@ pub fn group_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
+/// Updated running mean and variance (training mode).
+type Running = (Vec<f64>, Vec<f64>);
+
 pub fn batch_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let eps = n.attr_float("epsilon", 1e-5)? as f64;
     let momentum = n.attr_float("momentum", 0.9)? as f64;
@@ -229,7 +272,7 @@ pub fn batch_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             let var_t = inputs.tensor(4)?;
             let mean = channel_param::<F>(mean_t, c, "mean")?;
             let var = channel_param::<F>(var_t, c, "var")?;
-            let (use_mean, use_var, running): (Vec<f64>, Vec<f64>, Option<(Vec<f64>, Vec<f64>)>) = if training {
+            let (use_mean, use_var, running): (Vec<f64>, Vec<f64>, Option<Running>) = if training {
                 let cnt = (nb * sp) as f64;
                 let mut bm = vec![0f64; c];
                 let mut bv = vec![0f64; c];
@@ -312,7 +355,11 @@ pub fn lrn(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 pub fn lp_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let axis = n.attr_int("axis", -1)?;
     let p = n.attr_int("p", 2)?;
-    ensure!(p == 1 || p == 2, "LpNormalization p must be 1 or 2, got {}", p);
+    ensure!(
+        p == 1 || p == 2,
+        "LpNormalization p must be 1 or 2, got {}",
+        p
+    );
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let shape = x.shape();
@@ -353,7 +400,10 @@ pub fn mean_variance_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let xf = x.cast(DType::F64)?;
         let mean_t = reduce_tensor(&xf, Op::Mean, &axes, true)?;
         let xs = xf.as_slice::<f64>()?;
-        let sq = Tensor::new(shape.to_vec(), xs.iter().map(|v| v * v).collect::<Vec<f64>>())?;
+        let sq = Tensor::new(
+            shape.to_vec(),
+            xs.iter().map(|v| v * v).collect::<Vec<f64>>(),
+        )?;
         let sq_t = reduce_tensor(&sq, Op::Mean, &axes, true)?;
         let mean = broadcast_to(mean_t.as_slice::<f64>()?, mean_t.shape(), shape)?;
         let msq = broadcast_to(sq_t.as_slice::<f64>()?, sq_t.shape(), shape)?;
@@ -362,6 +412,8 @@ pub fn mean_variance_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             .zip(mean.iter().zip(&msq))
             .map(|(&v, (&m, &q))| (v - m) / ((q - m * m).max(0.0).sqrt() + 1e-9))
             .collect();
-        Ok(vec![Tensor::new(shape.to_vec(), y)?.cast(x.dtype())?.into()])
+        Ok(vec![Tensor::new(shape.to_vec(), y)?
+            .cast(x.dtype())?
+            .into()])
     }))
 }

@@ -26,7 +26,9 @@ fn row_max<F: Flt>(row: &[F]) -> F {
             lanes[i] = if c[i] > lanes[i] { c[i] } else { lanes[i] };
         }
     }
-    let mut m = lanes.iter().fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
+    let mut m = lanes
+        .iter()
+        .fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
     for &v in rem {
         if v > m {
             m = v;
@@ -69,7 +71,11 @@ pub fn row_op<F: Flt>(kind: Kind, x: &[F], out: &mut [F]) {
                 }
             }
             for (i, o) in out.iter_mut().enumerate() {
-                *o = if i == bi { <F as Number>::one() } else { <F as Number>::zero() };
+                *o = if i == bi {
+                    <F as Number>::one()
+                } else {
+                    <F as Number>::zero()
+                };
             }
         }
     }
@@ -120,7 +126,11 @@ fn build(n: &NodeCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         } else {
             let ax = crate::ops::util::axis(axis, shape.len())?;
             if legacy {
-                (shape[..ax].iter().product(), shape[ax..].iter().product(), 1)
+                (
+                    shape[..ax].iter().product(),
+                    shape[ax..].iter().product(),
+                    1,
+                )
             } else {
                 split_at_axis(shape, ax)
             }

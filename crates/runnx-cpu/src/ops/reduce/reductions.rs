@@ -93,8 +93,8 @@ impl Wide for i128 {
 macro_rules! wide_reducer {
     ($name:ident, $init:ident, |$a:ident, $w:ident| $step:expr, |$f:ident, $n:ident| $finish:expr) => {
         pub struct $name<W>(PhantomData<W>);
-        impl<W> $name<W> {
-            pub fn new() -> Self {
+        impl<W> Default for $name<W> {
+            fn default() -> Self {
                 $name(PhantomData)
             }
         }
@@ -232,7 +232,13 @@ fn fold_row<T: Number, R: Reducer<T>>(r: &R, row: &[T]) -> R::A {
 }
 
 /// Reduce `x` viewed as `[outer, n, inner]` over its middle axis.
-pub fn reduce_view<T: Number, R: Reducer<T>>(r: &R, x: &[T], outer: usize, n: usize, inner: usize) -> Vec<T> {
+pub fn reduce_view<T: Number, R: Reducer<T>>(
+    r: &R,
+    x: &[T],
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> Vec<T> {
     let mut out = vec![T::zero(); outer * inner];
     if out.is_empty() {
         return out;
@@ -278,13 +284,13 @@ pub enum Op {
 
 fn run_wide<T: Number, W: Wide>(op: Op, x: &[T], o: usize, n: usize, i: usize) -> Vec<T> {
     match op {
-        Op::Sum => reduce_view(&Sum::<W>::new(), x, o, n, i),
-        Op::Mean => reduce_view(&Mean::<W>::new(), x, o, n, i),
-        Op::Prod => reduce_view(&Prod::<W>::new(), x, o, n, i),
-        Op::L1 => reduce_view(&L1::<W>::new(), x, o, n, i),
-        Op::SumSquare => reduce_view(&SumSquare::<W>::new(), x, o, n, i),
-        Op::L2 => reduce_view(&L2::<f64>::new(), x, o, n, i),
-        Op::LogSum => reduce_view(&LogSum::<f64>::new(), x, o, n, i),
+        Op::Sum => reduce_view(&Sum::<W>::default(), x, o, n, i),
+        Op::Mean => reduce_view(&Mean::<W>::default(), x, o, n, i),
+        Op::Prod => reduce_view(&Prod::<W>::default(), x, o, n, i),
+        Op::L1 => reduce_view(&L1::<W>::default(), x, o, n, i),
+        Op::SumSquare => reduce_view(&SumSquare::<W>::default(), x, o, n, i),
+        Op::L2 => reduce_view(&L2::<f64>::default(), x, o, n, i),
+        Op::LogSum => reduce_view(&LogSum::<f64>::default(), x, o, n, i),
         Op::LogSumExp => reduce_view(&LogSumExp, x, o, n, i),
         Op::Max => reduce_view(&Extreme::<true>, x, o, n, i),
         Op::Min => reduce_view(&Extreme::<false>, x, o, n, i),
@@ -311,7 +317,12 @@ pub fn reduce_tensor(x: &Tensor, op: Op, axes: &[i64], keepdims: bool) -> Result
         })
         .collect();
     // Dimensions of size 1 do not matter for the layout.
-    let dims: Vec<(usize, bool)> = shape.iter().copied().zip(reduced.iter().copied()).filter(|&(d, _)| d != 1).collect();
+    let dims: Vec<(usize, bool)> = shape
+        .iter()
+        .copied()
+        .zip(reduced.iter().copied())
+        .filter(|&(d, _)| d != 1)
+        .collect();
     let first = dims.iter().position(|&(_, r)| r);
     let last = dims.iter().rposition(|&(_, r)| r);
     let contiguous = match (first, last) {
@@ -348,7 +359,11 @@ fn build(n: &NodeCtx, op: Op) -> Result<Box<dyn Kernel>> {
     let keepdims = n.attr_int("keepdims", 1)? != 0;
     let noop = n.attr_int("noop_with_empty_axes", 0)? != 0;
     let from_input = n.opset >= if op == Op::Sum { 13 } else { 18 };
-    let attr_axes = if from_input { None } else { n.attr_ints_opt("axes")? };
+    let attr_axes = if from_input {
+        None
+    } else {
+        n.attr_ints_opt("axes")?
+    };
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let axes = if from_input {
@@ -384,10 +399,16 @@ fn arg_build(n: &NodeCtx, max: bool) -> Result<Box<dyn Kernel>> {
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let shape = x.shape();
-        ensure!(!shape.is_empty(), "ArgMax/ArgMin need a tensor of rank >= 1");
+        ensure!(
+            !shape.is_empty(),
+            "ArgMax/ArgMin need a tensor of rank >= 1"
+        );
         let ax = crate::ops::util::axis(axis, shape.len())?;
         let (outer, m, inner) = split_at_axis(shape, ax);
-        ensure!(m > 0 || outer * inner == 0, "cannot take the arg max/min over an empty axis");
+        ensure!(
+            m > 0 || outer * inner == 0,
+            "cannot take the arg max/min over an empty axis"
+        );
         let mut out_shape = shape.to_vec();
         if keepdims {
             out_shape[ax] = 1;
@@ -403,7 +424,14 @@ fn arg_build(n: &NodeCtx, max: bool) -> Result<Box<dyn Kernel>> {
 }
 
 #[allow(clippy::eq_op)]
-fn arg_view<T: Number>(d: &[T], outer: usize, m: usize, inner: usize, max: bool, last: bool) -> Vec<i64> {
+fn arg_view<T: Number>(
+    d: &[T],
+    outer: usize,
+    m: usize,
+    inner: usize,
+    max: bool,
+    last: bool,
+) -> Vec<i64> {
     let mut out = vec![0i64; outer * inner];
     for o in 0..outer {
         for i in 0..inner {
