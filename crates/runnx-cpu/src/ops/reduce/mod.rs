@@ -6,6 +6,8 @@ pub mod loss;
 pub mod norm;
 pub mod reductions;
 pub mod softmax;
+#[cfg(test)]
+mod tests;
 
 use crate::Registry;
 
