@@ -4,26 +4,12 @@
 //! then an affine transform per position or per channel.
 
 use super::common::{
-    broadcast_to, param_block, read, rows_per_task, split_at_axis, with_flt, write, Flt,
+    broadcast_to, param_block, read, rows_per_task, split_at_axis, sum_f64, with_flt, write, Flt,
 };
 use super::reductions::{reduce_tensor, Op};
 use crate::par::for_each_chunk_mut;
 use runnx_ir::dtype::Number;
 use runnx_ir::{bail, ensure, kernel, DType, Kernel, NodeCtx, Result, Tensor, Value};
-
-/// Sum of a row in f64, in four lanes.
-#[inline]
-fn sum_f64<F: Flt>(row: &[F]) -> f64 {
-    let mut l = [0f64; 4];
-    let chunks = row.chunks_exact(4);
-    let rem = chunks.remainder();
-    for c in chunks {
-        for i in 0..4 {
-            l[i] += Number::to_f64(c[i]);
-        }
-    }
-    l.iter().sum::<f64>() + rem.iter().map(|&v| Number::to_f64(v)).sum::<f64>()
-}
 
 /// Sum of `(x - m)^2` of a row in f64, in four lanes.
 #[inline]

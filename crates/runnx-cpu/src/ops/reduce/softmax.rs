@@ -3,7 +3,7 @@
 //! Before opset 13 the input is coerced to 2-D at `axis` (`[prod(d[..axis]), prod(d[axis..])]`);
 //! from 13 on the operation runs along the single axis `axis`.
 
-use super::common::{read, rows_per_task, split_at_axis, with_flt, write, Flt};
+use super::common::{read, rows_per_task, split_at_axis, sum_f64, with_flt, write, Flt};
 use crate::par::for_each_chunk_mut;
 use runnx_ir::dtype::Number;
 use runnx_ir::{kernel, Kernel, NodeCtx, Result};
@@ -45,12 +45,10 @@ pub fn row_op<F: Flt>(kind: Kind, x: &[F], out: &mut [F]) {
     match kind {
         Kind::Softmax | Kind::LogSoftmax => {
             let m = row_max(x);
-            let mut sum = 0f64;
             for (o, &v) in out.iter_mut().zip(x) {
-                let e = (v - m).exp();
-                *o = e;
-                sum += Number::to_f64(e);
+                *o = (v - m).fast_exp();
             }
+            let sum = sum_f64(out);
             if kind == Kind::Softmax {
                 let inv = F::from_f64(1.0 / sum);
                 for o in out.iter_mut() {

@@ -314,3 +314,19 @@ fn bad_inputs_are_errors() {
     )
     .is_err());
 }
+
+#[test]
+fn fast_exp_is_accurate() {
+    use super::common::exp_f32;
+    let mut x = -86.0f32;
+    while x < 88.7 {
+        let (a, b) = (exp_f32(x) as f64, (x as f64).exp());
+        assert!(((a - b) / b).abs() < 5e-7, "exp({x}) = {a}, want {b}");
+        x += 0.0137;
+    }
+    assert_eq!(exp_f32(-1000.0), 0.0);
+    assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+    assert_eq!(exp_f32(1000.0), f32::INFINITY);
+    assert!(exp_f32(f32::NAN).is_nan());
+    assert_eq!(exp_f32(0.0), 1.0);
+}
