@@ -122,7 +122,12 @@ fn build(n: &NodeCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         let (_, len, inner) = if shape.is_empty() {
             (1, 1, 1)
         } else {
-            let ax = crate::ops::util::axis(axis, shape.len())?;
+            // The legacy 2-D coercion also accepts axis == rank (rows of one element).
+            let ax = if legacy && axis == shape.len() as i64 {
+                shape.len()
+            } else {
+                crate::ops::util::axis(axis, shape.len())?
+            };
             if legacy {
                 (
                     shape[..ax].iter().product(),
