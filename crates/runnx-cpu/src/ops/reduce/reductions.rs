@@ -93,8 +93,8 @@ impl Wide for i128 {
 macro_rules! wide_reducer {
     ($name:ident, $init:ident, |$a:ident, $w:ident| $step:expr, |$f:ident, $n:ident| $finish:expr) => {
         pub struct $name<W>(PhantomData<W>);
-        impl<W> $name<W> {
-            pub fn new() -> Self {
+        impl<W> Default for $name<W> {
+            fn default() -> Self {
                 $name(PhantomData)
             }
         }
@@ -284,13 +284,13 @@ pub enum Op {
 
 fn run_wide<T: Number, W: Wide>(op: Op, x: &[T], o: usize, n: usize, i: usize) -> Vec<T> {
     match op {
-        Op::Sum => reduce_view(&Sum::<W>::new(), x, o, n, i),
-        Op::Mean => reduce_view(&Mean::<W>::new(), x, o, n, i),
-        Op::Prod => reduce_view(&Prod::<W>::new(), x, o, n, i),
-        Op::L1 => reduce_view(&L1::<W>::new(), x, o, n, i),
-        Op::SumSquare => reduce_view(&SumSquare::<W>::new(), x, o, n, i),
-        Op::L2 => reduce_view(&L2::<f64>::new(), x, o, n, i),
-        Op::LogSum => reduce_view(&LogSum::<f64>::new(), x, o, n, i),
+        Op::Sum => reduce_view(&Sum::<W>::default(), x, o, n, i),
+        Op::Mean => reduce_view(&Mean::<W>::default(), x, o, n, i),
+        Op::Prod => reduce_view(&Prod::<W>::default(), x, o, n, i),
+        Op::L1 => reduce_view(&L1::<W>::default(), x, o, n, i),
+        Op::SumSquare => reduce_view(&SumSquare::<W>::default(), x, o, n, i),
+        Op::L2 => reduce_view(&L2::<f64>::default(), x, o, n, i),
+        Op::LogSum => reduce_view(&LogSum::<f64>::default(), x, o, n, i),
         Op::LogSumExp => reduce_view(&LogSumExp, x, o, n, i),
         Op::Max => reduce_view(&Extreme::<true>, x, o, n, i),
         Op::Min => reduce_view(&Extreme::<false>, x, o, n, i),
