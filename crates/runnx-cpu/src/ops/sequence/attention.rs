@@ -479,3 +479,71 @@ pub fn flex_attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         )?)])
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runnx_ir::{Attribute, Node};
+
+    fn node(attrs: Vec<(&str, Attribute)>, n_in: usize) -> Node {
+        Node {
+            name: "a".into(),
+            op_type: "Attention".into(),
+            domain: String::new(),
+            inputs: (0..n_in).map(|i| format!("i{i}")).collect(),
+            outputs: vec!["y".into()],
+            attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
+    }
+
+    #[test]
+    fn single_key_copies_value_and_gqa_maps_heads() {
+        // 2 query heads share 1 kv head; one key, so the output is V for both.
+        let n = node(vec![], 3);
+        let k = attention(&NodeCtx {
+            node: &n,
+            opset: 23,
+        })
+        .unwrap();
+        let q = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![1f32, 2., 3., 4.]).unwrap());
+        let kk = Value::Tensor(Tensor::new(vec![1, 1, 1, 2], vec![0.5f32, 0.5]).unwrap());
+        let v = Value::Tensor(Tensor::new(vec![1, 1, 1, 3], vec![7f32, 8., 9.]).unwrap());
+        let out = k
+            .run(&Inputs::new(&[Some(&q), Some(&kk), Some(&v)]))
+            .unwrap();
+        let y = out[0].as_tensor().unwrap();
+        assert_eq!(y.shape(), &[1, 2, 1, 3]);
+        assert_eq!(y.as_slice::<f32>().unwrap(), &[7., 8., 9., 7., 8., 9.]);
+    }
+
+    #[test]
+    fn mismatched_shapes_are_errors() {
+        let n = node(vec![], 4);
+        let k = attention(&NodeCtx {
+            node: &n,
+            opset: 23,
+        })
+        .unwrap();
+        let q = Value::Tensor(Tensor::new(vec![1, 3, 1, 2], vec![0f32; 6]).unwrap());
+        let kk = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![0f32; 4]).unwrap());
+        let v = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![0f32; 4]).unwrap());
+        assert!(k
+            .run(&Inputs::new(&[Some(&q), Some(&kk), Some(&v)]))
+            .is_err());
+        let q = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![0f32; 4]).unwrap());
+        let mask = Value::Tensor(Tensor::new(vec![3, 1], vec![0f32; 3]).unwrap());
+        assert!(k
+            .run(&Inputs::new(&[Some(&q), Some(&kk), Some(&v), Some(&mask)]))
+            .is_err());
+        let n3 = node(vec![], 3);
+        let k3 = attention(&NodeCtx {
+            node: &n3,
+            opset: 23,
+        })
+        .unwrap();
+        let q3 = Value::Tensor(Tensor::new(vec![1, 1, 4], vec![0f32; 4]).unwrap());
+        assert!(k3
+            .run(&Inputs::new(&[Some(&q3), Some(&q3), Some(&q3)]))
+            .is_err());
+    }
+}
