@@ -1,11 +1,11 @@
 //! Helpers shared by this family: float conversion, small matrix products,
 //! slicing and concatenating along an axis.
 //!
-//! The products here are simple row-major loops written so that the compiler can
-//! vectorise their inner loops. They serve the recurrent and attention kernels
-//! until they move onto the shared GEMM engine (crate::gemm), which has no
-//! public API yet.
+//! Matrix products go through the shared GEMM engine (`crate::gemm`), except
+//! single-row products against a transposed operand (decode steps, batch-1
+//! recurrences), which are plain dot products over contiguous rows here.
 
+use crate::gemm::{self, Epilogue, MatRef};
 use runnx_ir::{bail, dispatch_all, ensure, DType, Result, Tensor};
 use std::borrow::Cow;
 
@@ -106,31 +106,6 @@ pub fn gemm_nt(
             } else {
                 *cv = d;
             }
-        }
-    }
-}
-
-/// `c[m x n] (+)= a[m x k] * b[k x n]`, all row-major with leading dimensions.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nn(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    for i in 0..m {
-        let crow = &mut c[i * ldc..i * ldc + n];
-        if !accumulate {
-            crow.fill(0.0);
-        }
-        for p in 0..k {
-            axpy(a[i * lda + p], &b[p * ldb..p * ldb + n], crow);
         }
     }
 }
@@ -242,28 +217,41 @@ pub fn swap_middle(v: &[f32], d0: usize, d1: usize, d2: usize, d3: usize) -> Vec
     out
 }
 
-/// [`gemm_nt`] split across threads by rows of the output when the product is
-/// large enough. `c` must hold `m * ldc` elements.
+/// `c[m x n] = alpha * a[m x k] * b[n x k]^T` (row-major with leading dimensions),
+/// multithreaded when `threaded` and large enough. `c` must hold `m * ldc` elements.
 #[allow(clippy::too_many_arguments)]
-pub fn par_gemm_nt(
+pub fn mm_nt(
     m: usize,
     n: usize,
     k: usize,
+    alpha: f32,
     a: &[f32],
     lda: usize,
     b: &[f32],
     ldb: usize,
     c: &mut [f32],
     ldc: usize,
-    accumulate: bool,
-) {
+    threaded: bool,
+) -> Result<()> {
     if n == 0 || m == 0 {
-        return;
+        return Ok(());
     }
-    let row_cost = n.saturating_mul(k).max(1);
-    let threads = crate::par::current_threads().max(1);
     if m == 1 {
-        // One row (batch 1): split the columns instead.
+        ensure!(
+            a.len() >= k
+                && c.len() >= n
+                && (n - 1)
+                    .checked_mul(ldb)
+                    .and_then(|x| x.checked_add(k))
+                    .is_some_and(|x| x <= b.len()),
+            "matrix product operands are too small"
+        );
+        // One row: dot products against contiguous rows of b, split by columns.
+        let threads = if threaded {
+            crate::par::current_threads().max(1)
+        } else {
+            1
+        };
         let cols = n
             .div_ceil(threads * 4)
             .max(crate::par::MIN_PARALLEL_WORK / k.max(1))
@@ -280,34 +268,53 @@ pub fn par_gemm_nt(
                 ldb,
                 chunk,
                 ldc,
-                accumulate,
+                false,
             );
+            if alpha != 1.0 {
+                chunk.iter_mut().for_each(|x| *x *= alpha);
+            }
         });
-        return;
+        return Ok(());
     }
-    let rows = m
-        .div_ceil(threads * 4)
-        .max(crate::par::MIN_PARALLEL_WORK / row_cost)
-        .clamp(1, m);
-    crate::par::for_each_chunk_mut(
-        &mut c[..m * ldc],
-        rows * ldc,
-        rows * row_cost,
-        |ci, chunk| {
-            let r0 = ci * rows;
-            let mr = chunk.len() / ldc;
-            gemm_nt(
-                mr,
-                n,
-                k,
-                &a[r0 * lda..],
-                lda,
-                b,
-                ldb,
-                chunk,
-                ldc,
-                accumulate,
-            );
-        },
-    );
+    let am = MatRef {
+        data: a,
+        rs: lda,
+        cs: 1,
+    };
+    let bm = MatRef {
+        data: b,
+        rs: 1,
+        cs: ldb,
+    };
+    if threaded {
+        gemm::sgemm(m, n, k, alpha, am, bm, 0.0, c, ldc, &Epilogue::NONE)
+    } else {
+        gemm::sgemm_st(m, n, k, alpha, am, bm, 0.0, c, ldc, &Epilogue::NONE)
+    }
+}
+
+/// `c[m x n] = a[m x k] * b[k x n]` on the calling thread (row-major, leading dimensions).
+#[allow(clippy::too_many_arguments)]
+pub fn mm_nn_st(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) -> Result<()> {
+    let am = MatRef {
+        data: a,
+        rs: lda,
+        cs: 1,
+    };
+    let bm = MatRef {
+        data: b,
+        rs: ldb,
+        cs: 1,
+    };
+    gemm::sgemm_st(m, n, k, 1.0, am, bm, 0.0, c, ldc, &Epilogue::NONE)
 }

@@ -4,7 +4,8 @@
 //! product over all time steps; each step then adds `H_{t-1} * R^T` and applies
 //! the cell. Computation is in f32 (f16/bf16/f64 inputs are converted).
 
-use super::common::{f32_data, from_f32, par_gemm_nt};
+use super::common::{f32_data, from_f32, mm_nt};
+use crate::gemm::{self, Bias, Epilogue, MatRef};
 use runnx_ir::{bail, ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -278,7 +279,9 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
     ensure!(h > 0, "hidden size must be positive");
     let g = kind.gates();
     let d = cfg.dirs;
-    let gh = g.checked_mul(h).ok_or_else(|| runnx_ir::Error::invalid("hidden size too large"))?;
+    let gh = g
+        .checked_mul(h)
+        .ok_or_else(|| runnx_ir::Error::invalid("hidden size too large"))?;
     check_shape("W", w, &[d, gh, isz])?;
     check_shape("R", r, &[d, gh, h])?;
     for (i, t) in [(1, w), (2, r)] {
@@ -374,18 +377,28 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
 
         // Input projection for all steps, with the biases folded in (except the
         // GRU's recurrent hidden-gate bias under linear_before_reset).
-        par_gemm_nt(rows, gh, isz, &xs, isz, wd, isz, &mut xw, gh, false);
-        let mut fold = vec![0f32; gh];
-        for j in 0..gh {
-            let keep_rb = kind == Kind::Gru && cfg.linear_before_reset && j >= 2 * h;
-            fold[j] = wb[j] + if keep_rb { 0.0 } else { rb[j] };
-        }
-        for row in xw.chunks_exact_mut(gh) {
-            for (v, b) in row.iter_mut().zip(&fold) {
-                *v += b;
-            }
-        }
-
+        let fold: Vec<f32> = (0..gh)
+            .map(|j| {
+                let keep_rb = kind == Kind::Gru && cfg.linear_before_reset && j >= 2 * h;
+                wb[j] + if keep_rb { 0.0 } else { rb[j] }
+            })
+            .collect();
+        let ep = Epilogue {
+            bias: Bias::Col(&fold),
+            ..Epilogue::NONE
+        };
+        gemm::sgemm(
+            rows,
+            gh,
+            isz,
+            1.0,
+            MatRef::row_major(&xs, isz),
+            MatRef::transposed(wd, isz),
+            0.0,
+            &mut xw,
+            gh,
+            &ep,
+        )?;
         let mut hs = h0[di].clone();
         let mut cs = if kind == Kind::Lstm {
             c0[di].clone()
@@ -401,9 +414,9 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
             // Recurrent product for all batch rows (inactive rows are ignored).
             match kind {
                 Kind::Gru if !cfg.linear_before_reset => {
-                    par_gemm_nt(batch, 2 * h, h, &hs, h, rd, h, &mut hr, gh, false);
+                    mm_nt(batch, 2 * h, h, 1.0, &hs, h, rd, h, &mut hr, gh, true)?;
                 }
-                _ => par_gemm_nt(batch, gh, h, &hs, h, rd, h, &mut hr, gh, false),
+                _ => mm_nt(batch, gh, h, 1.0, &hs, h, rd, h, &mut hr, gh, true)?,
             }
             for bi in 0..batch {
                 let len = lens[bi];
