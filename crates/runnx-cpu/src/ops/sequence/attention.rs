@@ -5,10 +5,11 @@
 //! the work is large enough: scores = Q K^T * scale, softcap, additive bias
 //! (mask, causal, padding), softmax, then scores V. Computation is in f32.
 
-use super::common::{f32_data, from_f32, gemm_nn, gemm_nt, swap_middle};
+use super::common::{f32_data, from_f32, mm_nn_st, mm_nt, swap_middle};
 use runnx_ir::{
     bail, ensure, kernel, DType, Error, Inputs, Kernel, NodeCtx, Result, Tensor, Value,
 };
+use std::sync::Mutex;
 
 /// An additive bias broadcast over (batch, query head, query position, key position).
 struct Bias {
@@ -65,7 +66,7 @@ fn head_rows(
     out: &mut [f32],
     sc: &mut [f32],
     mut save: Option<&mut [f32]>,
-) {
+) -> Result<()> {
     let (l, t, dk, dv) = (p.l, p.t, p.dk, p.dv);
     let rows = out.len().checked_div(dv).unwrap_or(sc.len() / t.max(1));
     let hk = hq / (p.q_heads / p.kv_heads);
@@ -79,10 +80,7 @@ fn head_rows(
             }
         }
     };
-    gemm_nt(rows, t, dk, q, dk, k, dk, sc, t, false);
-    for s in sc.iter_mut() {
-        *s *= p.scale;
-    }
+    mm_nt(rows, t, dk, p.scale, q, dk, k, dk, sc, t, false)?;
     keep(0, sc);
     if p.softcap > 0.0 {
         let c = p.softcap;
@@ -121,7 +119,7 @@ fn head_rows(
         }
     }
     keep(3, sc);
-    gemm_nn(rows, dv, t, sc, t, v, dv, out, dv, false);
+    mm_nn_st(rows, dv, t, sc, t, v, dv, out, dv)
 }
 
 /// Rows of queries processed together: a divisor of `l` so that blocks never
@@ -131,6 +129,21 @@ fn row_block(l: usize) -> usize {
         return l.max(1);
     }
     (1..=64).rev().find(|d| l.is_multiple_of(*d)).unwrap_or(1)
+}
+
+/// Keep the first error raised inside a parallel loop.
+fn record(slot: &Mutex<Option<Error>>, e: Error) {
+    if let Ok(mut g) = slot.lock() {
+        g.get_or_insert(e);
+    }
+}
+
+fn take(slot: Mutex<Option<Error>>) -> Result<()> {
+    match slot.into_inner() {
+        Ok(Some(e)) => Err(e),
+        Ok(None) => Ok(()),
+        Err(_) => bail!("attention worker failed"),
+    }
 }
 
 /// Returns the output (B, Hq, L, Dv) and, when asked, the saved scores (B, Hq, L, T).
@@ -143,6 +156,7 @@ fn attend(p: &Problem) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         p.kv_heads
     );
     let heads = p.batch * p.q_heads;
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
     let too_large = || Error::invalid("attention is too large");
     let out_len = heads
         .checked_mul(l)
@@ -160,16 +174,12 @@ fn attend(p: &Problem) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         crate::par::for_each_chunk_mut(&mut out, blk * dv, cost, |idx, chunk| {
             let (h, rb) = (idx / blocks_per_head, idx % blocks_per_head);
             let mut sc = vec![0f32; blk * t];
-            head_rows(
-                p,
-                h / p.q_heads,
-                h % p.q_heads,
-                rb * blk,
-                chunk,
-                &mut sc,
-                None,
-            );
+            let (b, hq) = (h / p.q_heads, h % p.q_heads);
+            if let Err(e) = head_rows(p, b, hq, rb * blk, chunk, &mut sc, None) {
+                record(&failure, e);
+            }
         });
+        take(failure)?;
         return Ok((out, None));
     }
     // The scores are an output: one chunk per head holds [out | scratch | saved].
@@ -179,8 +189,11 @@ fn attend(p: &Problem) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
     crate::par::for_each_chunk_mut(&mut buf, per.max(1), cost, |idx, chunk| {
         let (out, rest) = chunk.split_at_mut(l * dv);
         let (sc, save) = rest.split_at_mut(l * t);
-        head_rows(p, idx / p.q_heads, idx % p.q_heads, 0, out, sc, Some(save));
+        if let Err(e) = head_rows(p, idx / p.q_heads, idx % p.q_heads, 0, out, sc, Some(save)) {
+            record(&failure, e);
+        }
     });
+    take(failure)?;
     let mut out = Vec::with_capacity(out_len);
     let mut qk = Vec::with_capacity(heads * l * t);
     if per > 0 {
@@ -478,4 +491,72 @@ pub fn flex_attention(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             out,
         )?)])
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runnx_ir::{Attribute, Node};
+
+    fn node(attrs: Vec<(&str, Attribute)>, n_in: usize) -> Node {
+        Node {
+            name: "a".into(),
+            op_type: "Attention".into(),
+            domain: String::new(),
+            inputs: (0..n_in).map(|i| format!("i{i}")).collect(),
+            outputs: vec!["y".into()],
+            attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
+    }
+
+    #[test]
+    fn single_key_copies_value_and_gqa_maps_heads() {
+        // 2 query heads share 1 kv head; one key, so the output is V for both.
+        let n = node(vec![], 3);
+        let k = attention(&NodeCtx {
+            node: &n,
+            opset: 23,
+        })
+        .unwrap();
+        let q = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![1f32, 2., 3., 4.]).unwrap());
+        let kk = Value::Tensor(Tensor::new(vec![1, 1, 1, 2], vec![0.5f32, 0.5]).unwrap());
+        let v = Value::Tensor(Tensor::new(vec![1, 1, 1, 3], vec![7f32, 8., 9.]).unwrap());
+        let out = k
+            .run(&Inputs::new(&[Some(&q), Some(&kk), Some(&v)]))
+            .unwrap();
+        let y = out[0].as_tensor().unwrap();
+        assert_eq!(y.shape(), &[1, 2, 1, 3]);
+        assert_eq!(y.as_slice::<f32>().unwrap(), &[7., 8., 9., 7., 8., 9.]);
+    }
+
+    #[test]
+    fn mismatched_shapes_are_errors() {
+        let n = node(vec![], 4);
+        let k = attention(&NodeCtx {
+            node: &n,
+            opset: 23,
+        })
+        .unwrap();
+        let q = Value::Tensor(Tensor::new(vec![1, 3, 1, 2], vec![0f32; 6]).unwrap());
+        let kk = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![0f32; 4]).unwrap());
+        let v = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![0f32; 4]).unwrap());
+        assert!(k
+            .run(&Inputs::new(&[Some(&q), Some(&kk), Some(&v)]))
+            .is_err());
+        let q = Value::Tensor(Tensor::new(vec![1, 2, 1, 2], vec![0f32; 4]).unwrap());
+        let mask = Value::Tensor(Tensor::new(vec![3, 1], vec![0f32; 3]).unwrap());
+        assert!(k
+            .run(&Inputs::new(&[Some(&q), Some(&kk), Some(&v), Some(&mask)]))
+            .is_err());
+        let n3 = node(vec![], 3);
+        let k3 = attention(&NodeCtx {
+            node: &n3,
+            opset: 23,
+        })
+        .unwrap();
+        let q3 = Value::Tensor(Tensor::new(vec![1, 1, 4], vec![0f32; 4]).unwrap());
+        assert!(k3
+            .run(&Inputs::new(&[Some(&q3), Some(&q3), Some(&q3)]))
+            .is_err());
+    }
 }

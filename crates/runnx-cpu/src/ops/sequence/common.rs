@@ -1,11 +1,11 @@
 //! Helpers shared by this family: float conversion, small matrix products,
 //! slicing and concatenating along an axis.
 //!
-//! The products here are simple row-major loops written so that the compiler can
-//! vectorise their inner loops. They serve the recurrent and attention kernels
-//! until they move onto the shared GEMM engine (crate::gemm), which has no
-//! public API yet.
+//! Matrix products go through the shared GEMM engine (`crate::gemm`), except
+//! single-row products against a transposed operand (decode steps, batch-1
+//! recurrences), which are plain dot products over contiguous rows here.
 
+use crate::gemm::{self, Epilogue, MatRef};
 use runnx_ir::{bail, dispatch_all, ensure, DType, Result, Tensor};
 use std::borrow::Cow;
 
@@ -73,65 +73,62 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s + (a4[0] + a4[2]) + (a4[1] + a4[3])
 }
 
+/// Four dot products of `a` with `b[0..4]` at once (one load of `a` per four
+/// products).
+#[inline]
+pub fn dot4(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
+    let n = b.iter().fold(a.len(), |n, r| n.min(r.len()));
+    let a = &a[..n];
+    let b = b.map(|r| &r[..n]);
+    let mut acc = [[0f32; 8]; 4];
+    let full = n / 8 * 8;
+    let mut p = 0;
+    while p < full {
+        let x = &a[p..p + 8];
+        for (r, accr) in acc.iter_mut().enumerate() {
+            let y = &b[r][p..p + 8];
+            for l in 0..8 {
+                accr[l] += x[l] * y[l];
+            }
+        }
+        p += 8;
+    }
+    let mut out = [0f32; 4];
+    for r in 0..4 {
+        let mut s = 0f32;
+        for q in full..n {
+            s += a[q] * b[r][q];
+        }
+        let v = &acc[r];
+        out[r] = s + ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+    }
+    out
+}
+
+/// `c[j] = alpha * a . b[j]` for the `c.len()` rows of `b` (row stride `ldb`, length `k`).
+#[inline]
+pub fn dots(alpha: f32, a: &[f32], b: &[f32], ldb: usize, k: usize, c: &mut [f32]) {
+    let n = c.len();
+    let mut j = 0;
+    while j + 4 <= n {
+        let r = |q: usize| &b[(j + q) * ldb..(j + q) * ldb + k];
+        let v = dot4(&a[..k], [r(0), r(1), r(2), r(3)]);
+        for q in 0..4 {
+            c[j + q] = alpha * v[q];
+        }
+        j += 4;
+    }
+    while j < n {
+        c[j] = alpha * dot(&a[..k], &b[j * ldb..j * ldb + k]);
+        j += 1;
+    }
+}
+
 /// `y += alpha * x`.
 #[inline]
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     for (o, &v) in y.iter_mut().zip(x) {
         *o += alpha * v;
-    }
-}
-
-/// `c[m x n] (+)= a[m x k] * b[n x k]^T`, all row-major with leading dimensions.
-/// The caller guarantees the slices are large enough.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nt(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    for i in 0..m {
-        let arow = &a[i * lda..i * lda + k];
-        let crow = &mut c[i * ldc..i * ldc + n];
-        for (j, cv) in crow.iter_mut().enumerate() {
-            let d = dot(arow, &b[j * ldb..j * ldb + k]);
-            if accumulate {
-                *cv += d;
-            } else {
-                *cv = d;
-            }
-        }
-    }
-}
-
-/// `c[m x n] (+)= a[m x k] * b[k x n]`, all row-major with leading dimensions.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nn(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    for i in 0..m {
-        let crow = &mut c[i * ldc..i * ldc + n];
-        if !accumulate {
-            crow.fill(0.0);
-        }
-        for p in 0..k {
-            axpy(a[i * lda + p], &b[p * ldb..p * ldb + n], crow);
-        }
     }
 }
 
@@ -242,10 +239,96 @@ pub fn swap_middle(v: &[f32], d0: usize, d1: usize, d2: usize, d3: usize) -> Vec
     out
 }
 
-/// [`gemm_nt`] split across threads by rows of the output when the product is
-/// large enough. `c` must hold `m * ldc` elements.
+/// Row counts up to which [`mm_nt`] uses dot products instead of the GEMM engine.
+const SMALL_M: usize = 8;
+
+/// `c[m x n] = alpha * a[m x k] * b[n x k]^T` (row-major with leading dimensions),
+/// multithreaded when `threaded` and large enough. `c` must hold `m * ldc` elements.
 #[allow(clippy::too_many_arguments)]
-pub fn par_gemm_nt(
+pub fn mm_nt(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    threaded: bool,
+) -> Result<()> {
+    if n == 0 || m == 0 {
+        return Ok(());
+    }
+    if m <= SMALL_M {
+        // Few rows (decode steps, small-batch recurrences): dot products against
+        // contiguous rows of b, split by columns; packing b would cost as much as
+        // the product itself.
+        let fits = |len: usize, rows: usize, ld: usize, cols: usize| {
+            (rows - 1)
+                .checked_mul(ld)
+                .and_then(|x| x.checked_add(cols))
+                .is_some_and(|x| x <= len)
+        };
+        ensure!(
+            fits(a.len(), m, lda, k) && fits(b.len(), n, ldb, k) && fits(c.len(), m, ldc, n),
+            "matrix product operands are too small"
+        );
+        let threads = if threaded {
+            crate::par::current_threads().max(1)
+        } else {
+            1
+        };
+        let row_cost = k.saturating_mul(m).max(1);
+        let cols = n
+            .div_ceil(threads * 4)
+            .max(crate::par::MIN_PARALLEL_WORK / row_cost)
+            .clamp(1, n);
+        if m == 1 {
+            crate::par::for_each_chunk_mut(&mut c[..n], cols, cols * row_cost, |ci, chunk| {
+                dots(alpha, a, &b[ci * cols * ldb..], ldb, k, chunk);
+            });
+            return Ok(());
+        }
+        // Row-block-major scratch (blocks x m x cols) so that column blocks are contiguous.
+        let mut tmp = vec![0f32; n.div_ceil(cols) * cols * m];
+        crate::par::for_each_chunk_mut(&mut tmp, cols * m, cols * row_cost, |ci, chunk| {
+            let j0 = ci * cols;
+            let w = cols.min(n - j0);
+            for (i, crow) in chunk.chunks_exact_mut(cols).enumerate() {
+                dots(alpha, &a[i * lda..], &b[j0 * ldb..], ldb, k, &mut crow[..w]);
+            }
+        });
+        for (ci, block) in tmp.chunks_exact(cols * m).enumerate() {
+            let j0 = ci * cols;
+            let w = cols.min(n - j0);
+            for (i, crow) in block.chunks_exact(cols).enumerate() {
+                c[i * ldc + j0..i * ldc + j0 + w].copy_from_slice(&crow[..w]);
+            }
+        }
+        return Ok(());
+    }
+    let am = MatRef {
+        data: a,
+        rs: lda,
+        cs: 1,
+    };
+    let bm = MatRef {
+        data: b,
+        rs: 1,
+        cs: ldb,
+    };
+    if threaded {
+        gemm::sgemm(m, n, k, alpha, am, bm, 0.0, c, ldc, &Epilogue::NONE)
+    } else {
+        gemm::sgemm_st(m, n, k, alpha, am, bm, 0.0, c, ldc, &Epilogue::NONE)
+    }
+}
+
+/// `c[m x n] = a[m x k] * b[k x n]` on the calling thread (row-major, leading dimensions).
+#[allow(clippy::too_many_arguments)]
+pub fn mm_nn_st(
     m: usize,
     n: usize,
     k: usize,
@@ -255,59 +338,40 @@ pub fn par_gemm_nt(
     ldb: usize,
     c: &mut [f32],
     ldc: usize,
-    accumulate: bool,
-) {
-    if n == 0 || m == 0 {
-        return;
+) -> Result<()> {
+    let am = MatRef {
+        data: a,
+        rs: lda,
+        cs: 1,
+    };
+    let bm = MatRef {
+        data: b,
+        rs: ldb,
+        cs: 1,
+    };
+    gemm::sgemm_st(m, n, k, 1.0, am, bm, 0.0, c, ldc, &Epilogue::NONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mm_nt_matches_naive() {
+        for &(m, n, k) in &[(1, 7, 5), (3, 37, 19), (8, 130, 33), (9, 20, 17), (2, 1, 1)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+            let b: Vec<f32> = (0..n * k).map(|i| ((i * 5) % 13) as f32 - 6.0).collect();
+            let ldc = n + 2;
+            let mut c = vec![0f32; m * ldc];
+            mm_nt(m, n, k, 0.5, &a, k, &b, k, &mut c, ldc, true).unwrap();
+            for i in 0..m {
+                for j in 0..n {
+                    let e: f32 = (0..k).map(|p| a[i * k + p] * b[j * k + p]).sum::<f32>() * 0.5;
+                    assert!((c[i * ldc + j] - e).abs() < 1e-3, "{m}x{n}x{k} at {i},{j}");
+                }
+            }
+        }
+        let mut c = vec![0f32; 2];
+        assert!(mm_nt(2, 2, 4, 1.0, &[0.0; 3], 4, &[0.0; 8], 4, &mut c, 2, false).is_err());
     }
-    let row_cost = n.saturating_mul(k).max(1);
-    let threads = crate::par::current_threads().max(1);
-    if m == 1 {
-        // One row (batch 1): split the columns instead.
-        let cols = n
-            .div_ceil(threads * 4)
-            .max(crate::par::MIN_PARALLEL_WORK / k.max(1))
-            .clamp(1, n);
-        crate::par::for_each_chunk_mut(&mut c[..n], cols, cols * k, |ci, chunk| {
-            let j0 = ci * cols;
-            gemm_nt(
-                1,
-                chunk.len(),
-                k,
-                a,
-                lda,
-                &b[j0 * ldb..],
-                ldb,
-                chunk,
-                ldc,
-                accumulate,
-            );
-        });
-        return;
-    }
-    let rows = m
-        .div_ceil(threads * 4)
-        .max(crate::par::MIN_PARALLEL_WORK / row_cost)
-        .clamp(1, m);
-    crate::par::for_each_chunk_mut(
-        &mut c[..m * ldc],
-        rows * ldc,
-        rows * row_cost,
-        |ci, chunk| {
-            let r0 = ci * rows;
-            let mr = chunk.len() / ldc;
-            gemm_nt(
-                mr,
-                n,
-                k,
-                &a[r0 * lda..],
-                lda,
-                b,
-                ldb,
-                chunk,
-                ldc,
-                accumulate,
-            );
-        },
-    );
 }

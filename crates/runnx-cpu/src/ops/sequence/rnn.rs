@@ -4,7 +4,8 @@
 //! product over all time steps; each step then adds `H_{t-1} * R^T` and applies
 //! the cell. Computation is in f32 (f16/bf16/f64 inputs are converted).
 
-use super::common::{f32_data, from_f32, par_gemm_nt};
+use super::common::{f32_data, from_f32, mm_nt};
+use crate::gemm::{self, Bias, Epilogue, MatRef};
 use runnx_ir::{bail, ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -275,9 +276,12 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
     };
     ensure!(r.rank() == 3, "R must be rank 3, got shape {:?}", r.shape());
     let h = cfg.hidden.unwrap_or(r.shape()[2]);
+    ensure!(h > 0, "hidden size must be positive");
     let g = kind.gates();
     let d = cfg.dirs;
-    let gh = g * h;
+    let gh = g
+        .checked_mul(h)
+        .ok_or_else(|| runnx_ir::Error::invalid("hidden size too large"))?;
     check_shape("W", w, &[d, gh, isz])?;
     check_shape("R", r, &[d, gh, h])?;
     for (i, t) in [(1, w), (2, r)] {
@@ -373,18 +377,28 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
 
         // Input projection for all steps, with the biases folded in (except the
         // GRU's recurrent hidden-gate bias under linear_before_reset).
-        par_gemm_nt(rows, gh, isz, &xs, isz, wd, isz, &mut xw, gh, false);
-        let mut fold = vec![0f32; gh];
-        for j in 0..gh {
-            let keep_rb = kind == Kind::Gru && cfg.linear_before_reset && j >= 2 * h;
-            fold[j] = wb[j] + if keep_rb { 0.0 } else { rb[j] };
-        }
-        for row in xw.chunks_exact_mut(gh) {
-            for (v, b) in row.iter_mut().zip(&fold) {
-                *v += b;
-            }
-        }
-
+        let fold: Vec<f32> = (0..gh)
+            .map(|j| {
+                let keep_rb = kind == Kind::Gru && cfg.linear_before_reset && j >= 2 * h;
+                wb[j] + if keep_rb { 0.0 } else { rb[j] }
+            })
+            .collect();
+        let ep = Epilogue {
+            bias: Bias::Col(&fold),
+            ..Epilogue::NONE
+        };
+        gemm::sgemm(
+            rows,
+            gh,
+            isz,
+            1.0,
+            MatRef::row_major(&xs, isz),
+            MatRef::transposed(wd, isz),
+            0.0,
+            &mut xw,
+            gh,
+            &ep,
+        )?;
         let mut hs = h0[di].clone();
         let mut cs = if kind == Kind::Lstm {
             c0[di].clone()
@@ -400,9 +414,9 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
             // Recurrent product for all batch rows (inactive rows are ignored).
             match kind {
                 Kind::Gru if !cfg.linear_before_reset => {
-                    par_gemm_nt(batch, 2 * h, h, &hs, h, rd, h, &mut hr, gh, false);
+                    mm_nt(batch, 2 * h, h, 1.0, &hs, h, rd, h, &mut hr, gh, true)?;
                 }
-                _ => par_gemm_nt(batch, gh, h, &hs, h, rd, h, &mut hr, gh, false),
+                _ => mm_nt(batch, gh, h, 1.0, &hs, h, rd, h, &mut hr, gh, true)?,
             }
             for bi in 0..batch {
                 let len = lens[bi];
@@ -519,4 +533,115 @@ fn run(cfg: &Cfg, inputs: &Inputs) -> Result<Vec<Value>> {
         out.push(Value::Tensor(from_f32(dtype, hshape, yc)?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runnx_ir::{Attribute, Node};
+
+    fn node(op: &str, n_in: usize, attrs: Vec<(&str, Attribute)>) -> Node {
+        Node {
+            name: "n".into(),
+            op_type: op.into(),
+            domain: String::new(),
+            inputs: (0..n_in).map(|i| format!("i{i}")).collect(),
+            outputs: vec!["y".into(), "yh".into()],
+            attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
+    }
+
+    fn t(shape: &[usize], v: Vec<f32>) -> Value {
+        Value::Tensor(Tensor::new(shape.to_vec(), v).unwrap())
+    }
+
+    #[test]
+    fn reverse_rnn_with_lengths() {
+        // One unit, identity-like cell: h_t = tanh(x_t + h_{t-1}).
+        let n = node(
+            "RNN",
+            5,
+            vec![("direction", Attribute::String(b"reverse".to_vec()))],
+        );
+        let k = rnn(&NodeCtx {
+            node: &n,
+            opset: 14,
+        })
+        .unwrap();
+        let x = t(&[3, 2, 1], vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
+        let w = t(&[1, 1, 1], vec![1.0]);
+        let r = t(&[1, 1, 1], vec![1.0]);
+        let b = t(&[1, 2], vec![0.0, 0.0]);
+        let lens = Value::Tensor(Tensor::vector(vec![3i32, 1]));
+        let out = k
+            .run(&Inputs::new(&[
+                Some(&x),
+                Some(&w),
+                Some(&r),
+                Some(&b),
+                Some(&lens),
+            ]))
+            .unwrap();
+        let y = out[0]
+            .as_tensor()
+            .unwrap()
+            .as_slice::<f32>()
+            .unwrap()
+            .to_vec();
+        // batch 0 runs t = 2, 1, 0; batch 1 runs only t = 0.
+        let h2 = 0.5f32.tanh();
+        let h1 = (0.3 + h2).tanh();
+        let h0 = (0.1 + h1).tanh();
+        let expect = [h0, 0.2f32.tanh(), h1, 0.0, h2, 0.0];
+        for (a, e) in y.iter().zip(expect) {
+            assert!((a - e).abs() < 1e-6, "{y:?} vs {expect:?}");
+        }
+        let yh = out[1]
+            .as_tensor()
+            .unwrap()
+            .as_slice::<f32>()
+            .unwrap()
+            .to_vec();
+        assert!((yh[0] - h0).abs() < 1e-6 && (yh[1] - 0.2f32.tanh()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let n = node("LSTM", 3, vec![]);
+        let k = lstm(&NodeCtx {
+            node: &n,
+            opset: 14,
+        })
+        .unwrap();
+        let x = t(&[1, 1, 2], vec![0.0; 2]);
+        let w = t(&[1, 4, 3], vec![0.0; 12]);
+        let r = t(&[1, 4, 1], vec![0.0; 4]);
+        assert!(k
+            .run(&Inputs::new(&[Some(&x), Some(&w), Some(&r)]))
+            .is_err());
+        let lens = Value::Tensor(Tensor::vector(vec![5i64]));
+        let w = t(&[1, 4, 2], vec![0.0; 8]);
+        assert!(k
+            .run(&Inputs::new(&[
+                Some(&x),
+                Some(&w),
+                Some(&r),
+                None,
+                Some(&lens)
+            ]))
+            .is_err());
+        let bad = node(
+            "GRU",
+            3,
+            vec![(
+                "activations",
+                Attribute::Strings(vec![b"Nope".to_vec(), b"Tanh".to_vec()]),
+            )],
+        );
+        assert!(gru(&NodeCtx {
+            node: &bad,
+            opset: 14
+        })
+        .is_err());
+    }
 }
