@@ -2,7 +2,7 @@
 //! TensorScatter, OneHot, NonZero.
 
 use super::strided::contiguous_strides;
-use super::{norm_index, one, prod, to_usize, Arith};
+use super::{alloc, filled, norm_index, one, prod, to_usize, Arith};
 use crate::ops::util;
 use crate::Registry;
 use runnx_ir::dtype::Number;
@@ -51,21 +51,32 @@ pub(crate) fn take_axis(
     out_shape.extend_from_slice(&shape[axis + 1..]);
     let total = prod(&out_shape)?;
     dispatch_all!(x.dtype(), T => {
-        let src = x.as_slice::<T>()?;
-        let mut out: Vec<T> = Vec::with_capacity(total);
-        for o in 0..outer {
-            let base = o * dim;
-            if inner == 1 {
-                out.extend(idx.iter().map(|&i| src[base + i].clone()));
-            } else {
-                for &i in idx {
-                    let s = (base + i) * inner;
-                    out.extend_from_slice(&src[s..s + inner]);
-                }
-            }
-        }
+        let out = take_lanes(x.as_slice::<T>()?, outer, dim, inner, idx, total)?;
         Tensor::new(out_shape, out)
     })
+}
+
+fn take_lanes<T: Clone>(
+    src: &[T],
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: &[usize],
+    total: usize,
+) -> Result<Vec<T>> {
+    let mut out: Vec<T> = alloc(total)?;
+    for o in 0..outer {
+        let base = o * dim;
+        if inner == 1 {
+            out.extend(idx.iter().map(|&i| src[base + i].clone()));
+        } else {
+            for &i in idx {
+                let s = (base + i) * inner;
+                out.extend_from_slice(&src[s..s + inner]);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn gather(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
@@ -152,6 +163,10 @@ fn element_offsets(data: &[usize], ind: &Tensor, axis: usize) -> Result<Vec<usiz
     Ok(out)
 }
 
+fn pick<T: Clone>(src: &[T], offs: &[usize]) -> Vec<T> {
+    offs.iter().map(|&o| src[o].clone()).collect()
+}
+
 fn gather_elements(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let axis = n.attr_int("axis", 0)?;
     Ok(kernel(move |inputs: &Inputs| {
@@ -161,9 +176,7 @@ fn gather_elements(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let a = util::axis(axis, x.rank())?;
         let offs = element_offsets(x.shape(), ind, a)?;
         dispatch_all!(x.dtype(), T => {
-            let src = x.as_slice::<T>()?;
-            let v: Vec<T> = offs.iter().map(|&o| src[o].clone()).collect();
-            one(Tensor::new(ind.shape().to_vec(), v)?)
+            one(Tensor::new(ind.shape().to_vec(), pick(x.as_slice::<T>()?, &offs))?)
         })
     }))
 }
@@ -209,7 +222,7 @@ fn nd_offsets(
     let grid = ind.shape()[..q - 1].to_vec();
     let tuples = prod(&grid)?;
     let batches = prod(&data[..b])?;
-    let per_batch = if batches == 0 { 0 } else { tuples / batches };
+    let per_batch = tuples.checked_div(batches).unwrap_or(0);
     let idx = ind.to_i64_vec()?;
     let mut offs = Vec::with_capacity(tuples);
     for t in 0..tuples {
@@ -233,7 +246,7 @@ fn gather_nd(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         shape.extend_from_slice(&x.shape()[batch_dims + k..]);
         dispatch_all!(x.dtype(), T => {
             let src = x.as_slice::<T>()?;
-            let mut v: Vec<T> = Vec::with_capacity(offs.len() * len);
+            let mut v: Vec<T> = alloc(offs.len().saturating_mul(len))?;
             for &o in &offs {
                 v.extend_from_slice(&src[o..o + len]);
             }
@@ -262,6 +275,12 @@ fn reduction(n: &NodeCtx) -> Result<Reduction> {
     })
 }
 
+fn scatter_set<T: Clone>(out: &mut [T], updates: &[T], targets: &[usize]) {
+    for (u, &t) in updates.iter().zip(targets) {
+        out[t].clone_from(u);
+    }
+}
+
 /// Copy `data` and write `updates[i]` at `targets[i]` under the reduction.
 fn scatter_apply(
     data: &Tensor,
@@ -284,9 +303,7 @@ fn scatter_apply(
     if red == Reduction::None {
         return dispatch_all!(data.dtype(), T => {
             let mut out = data.as_slice::<T>()?.to_vec();
-            for (u, &t) in updates.as_slice::<T>()?.iter().zip(targets) {
-                out[t] = u.clone();
-            }
+            scatter_set(&mut out, updates.as_slice::<T>()?, targets);
             Tensor::new(data.shape().to_vec(), out)
         });
     }
@@ -415,6 +432,33 @@ fn tensor_scatter(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
+fn one_hot_fill<T: Clone>(
+    vals: &[T],
+    idx: &[i64],
+    outer: usize,
+    inner: usize,
+    depth: usize,
+    total: usize,
+) -> Result<Vec<T>> {
+    let (off, on) = match vals {
+        [off, on] => (off, on),
+        _ => bail!("OneHot values must hold 2 elements, got {}", vals.len()),
+    };
+    let mut out = filled(total, off.clone())?;
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut k = idx[o * inner + i];
+            if k < 0 {
+                k += depth as i64;
+            }
+            if k >= 0 && (k as usize) < depth {
+                out[(o * depth + k as usize) * inner + i] = on.clone();
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn one_hot(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let axis = n.attr_int("axis", -1)?;
     Ok(kernel(move |inputs: &Inputs| {
@@ -447,19 +491,7 @@ fn one_hot(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         shape.insert(a, depth);
         let total = prod(&shape)?;
         dispatch_all!(values.dtype(), T => {
-            let vals = values.as_slice::<T>()?;
-            let mut out = vec![vals[0].clone(); total];
-            for o in 0..outer {
-                for i in 0..inner {
-                    let mut k = idx[o * inner + i];
-                    if k < 0 {
-                        k += depth as i64;
-                    }
-                    if k >= 0 && (k as usize) < depth {
-                        out[(o * depth + k as usize) * inner + i] = vals[1].clone();
-                    }
-                }
-            }
+            let out = one_hot_fill(values.as_slice::<T>()?, &idx, outer, inner, depth, total)?;
             one(Tensor::new(shape, out)?)
         })
     }))

@@ -147,7 +147,7 @@ pub(crate) fn concat_tensors(xs: &[&Tensor], axis: usize) -> Result<Tensor> {
     let total = prod(&out_shape)?;
     let out_strides = contiguous_strides(&out_shape);
     dispatch_all!(first.dtype(), T => {
-        let mut out = vec![T::default(); total];
+        let mut out = super::filled(total, T::default())?;
         let mut at = 0usize;
         for t in xs {
             let src = t.as_slice::<T>()?;
@@ -212,7 +212,10 @@ fn split(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let a = util::axis(axis, x.rank())?;
         ensure!(x.rank() > 0, "Split needs rank >= 1");
         let dim = x.shape()[a];
-        let sizes: Vec<usize> = match (attr_split.clone(), opt_ints(inputs, 1)?) {
+        let sizes: Vec<usize> = match (
+            attr_split.clone(),
+            opt_ints(inputs, 1)?.filter(|v| !v.is_empty()),
+        ) {
             (Some(s), _) | (None, Some(s)) => {
                 let s: Vec<usize> = s
                     .iter()
@@ -406,7 +409,7 @@ fn pad(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         for d in 0..r {
             let o = x.shape()[d] as i128 + begin[d] as i128 + end[d] as i128;
             ensure!(
-                o >= 0 && o < (1i128 << 48),
+                (0..1i128 << 48).contains(&o),
                 "Pad: invalid output size {} on axis {}",
                 o,
                 d
@@ -462,7 +465,7 @@ fn pad_fill<T: Elem>(v: f32) -> T {
     T::default()
 }
 
-fn pad_constant<T: Clone>(
+fn pad_constant<T: Clone + Default>(
     src: &[T],
     in_shape: &[usize],
     out_shape: &[usize],
@@ -471,7 +474,7 @@ fn pad_constant<T: Clone>(
     fill: T,
 ) -> Result<Vec<T>> {
     let total = prod(out_shape)?;
-    let mut out = vec![fill; total];
+    let mut out = super::filled(total, fill)?;
     let r = in_shape.len();
     let mut shape = Vec::with_capacity(r);
     let (mut s_off, mut d_off) = (0usize, 0usize);
@@ -545,17 +548,17 @@ fn pad_mapped<T: Clone>(
             .collect();
         maps.push(m);
     }
-    Ok(gather_maps(src, out_shape, &maps))
+    gather_maps(src, out_shape, &maps)
 }
 
 /// out[i0, .., ik] = src[maps[0][i0] + .. + maps[k][ik]]. Offsets must be in range.
-fn gather_maps<T: Clone>(src: &[T], out_shape: &[usize], maps: &[Vec<usize>]) -> Vec<T> {
+fn gather_maps<T: Clone>(src: &[T], out_shape: &[usize], maps: &[Vec<usize>]) -> Result<Vec<T>> {
     let total: usize = out_shape.iter().product();
-    let mut out = Vec::with_capacity(total);
+    let mut out = super::alloc(total)?;
     let r = out_shape.len();
     if r == 0 {
         out.extend(src.first().cloned());
-        return out;
+        return Ok(out);
     }
     let last = &maps[r - 1];
     let outer: usize = out_shape[..r - 1].iter().product();
@@ -571,7 +574,7 @@ fn gather_maps<T: Clone>(src: &[T], out_shape: &[usize], maps: &[Vec<usize>]) ->
             idx[d] = 0;
         }
     }
-    out
+    Ok(out)
 }
 
 fn tile(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
@@ -708,7 +711,7 @@ fn center_crop_pad(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let d_off: usize = region.iter().zip(&ds).map(|(r, &s)| r.1 * s as usize).sum();
         let total = prod(&out_shape)?;
         dispatch_all!(x.dtype(), T => {
-            let mut out = vec![T::default(); total];
+            let mut out = super::filled(total, T::default())?;
             if total > 0 {
                 strided::copy_into(
                     &mut out,

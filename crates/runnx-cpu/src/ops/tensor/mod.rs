@@ -64,6 +64,23 @@ pub(crate) fn norm_index(ix: i64, dim: usize) -> Result<usize> {
     Ok(j as usize)
 }
 
+/// An empty vector with room for `n` elements; an error (not an abort) when the
+/// allocation fails, since sizes come from the model.
+pub(crate) fn alloc<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        runnx_ir::Error::invalid(format!("cannot allocate a tensor of {n} elements"))
+    })?;
+    Ok(v)
+}
+
+/// `n` copies of `x`, failing cleanly when the allocation does.
+pub(crate) fn filled<T: Clone>(n: usize, x: T) -> Result<Vec<T>> {
+    let mut v = alloc(n)?;
+    v.resize(n, x);
+    Ok(v)
+}
+
 /// Product of dimensions in a range, checked.
 pub(crate) fn prod(dims: &[usize]) -> Result<usize> {
     runnx_ir::tensor::checked_len(dims)
