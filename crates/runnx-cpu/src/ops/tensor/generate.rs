@@ -103,8 +103,8 @@ fn eye_like(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         dispatch_number!(dt, T => {
             let mut v = vec![T::zero(); len];
             for i in 0..rows {
-                let j = i as i64 + k;
-                if j >= 0 && (j as u64) < cols as u64 {
+                let j = i as i128 + k as i128;
+                if j >= 0 && j < cols as i128 {
                     v[i * cols + j as usize] = T::one();
                 }
             }

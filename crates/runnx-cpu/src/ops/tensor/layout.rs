@@ -480,8 +480,8 @@ fn pad_constant<T: Clone + Default>(
     let (mut s_off, mut d_off) = (0usize, 0usize);
     let (ss, ds) = (contiguous_strides(in_shape), contiguous_strides(out_shape));
     for d in 0..r {
-        let crop_b = (-begin[d]).max(0) as usize;
-        let crop_e = (-end[d]).max(0) as usize;
+        let crop_b = usize::try_from(begin[d].saturating_neg().max(0)).unwrap_or(usize::MAX);
+        let crop_e = usize::try_from(end[d].saturating_neg().max(0)).unwrap_or(usize::MAX);
         let n = in_shape[d].saturating_sub(crop_b).saturating_sub(crop_e);
         if n == 0 {
             return Ok(out);
@@ -517,15 +517,17 @@ fn pad_mapped<T: Clone>(
     if total == 0 {
         return Ok(Vec::new());
     }
+    // Allocate first: the index maps below are no larger than the output.
+    let out = super::alloc(total)?;
     let ss = contiguous_strides(in_shape);
     // Per axis: output index -> source element offset along that axis.
     let mut maps: Vec<Vec<usize>> = Vec::with_capacity(in_shape.len());
     for d in 0..in_shape.len() {
-        let n = in_shape[d] as i64;
+        let n = in_shape[d] as i128;
         ensure!(n > 0, "Pad: cannot pad an empty axis in this mode");
-        let m = (0..out_shape[d] as i64)
+        let m = (0..out_shape[d] as i128)
             .map(|o| {
-                let i = o - begin[d];
+                let i = o - begin[d] as i128;
                 let j = match mode {
                     PadMode::Edge => i.clamp(0, n - 1),
                     PadMode::Wrap => i.rem_euclid(n),
@@ -548,17 +550,20 @@ fn pad_mapped<T: Clone>(
             .collect();
         maps.push(m);
     }
-    gather_maps(src, out_shape, &maps)
+    Ok(gather_maps(out, src, out_shape, &maps))
 }
 
 /// out[i0, .., ik] = src[maps[0][i0] + .. + maps[k][ik]]. Offsets must be in range.
-fn gather_maps<T: Clone>(src: &[T], out_shape: &[usize], maps: &[Vec<usize>]) -> Result<Vec<T>> {
-    let total: usize = out_shape.iter().product();
-    let mut out = super::alloc(total)?;
+fn gather_maps<T: Clone>(
+    mut out: Vec<T>,
+    src: &[T],
+    out_shape: &[usize],
+    maps: &[Vec<usize>],
+) -> Vec<T> {
     let r = out_shape.len();
     if r == 0 {
         out.extend(src.first().cloned());
-        return Ok(out);
+        return out;
     }
     let last = &maps[r - 1];
     let outer: usize = out_shape[..r - 1].iter().product();
@@ -574,7 +579,7 @@ fn gather_maps<T: Clone>(src: &[T], out_shape: &[usize], maps: &[Vec<usize>]) ->
             idx[d] = 0;
         }
     }
-    Ok(out)
+    out
 }
 
 fn tile(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
