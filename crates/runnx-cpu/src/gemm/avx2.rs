@@ -1,0 +1,70 @@
+//! x86_64 AVX2 + FMA micro-kernel: 6 rows x 16 columns (12 ymm accumulators).
+
+use super::KernelDesc;
+use std::arch::x86_64::*;
+
+const MR: usize = 6;
+const NR: usize = 16;
+
+pub const DESC: KernelDesc = KernelDesc {
+    name: "avx2+fma",
+    mr: MR,
+    nr: NR,
+    kc: 256,
+    mc: 144,
+    nc: 2048,
+    func: kernel,
+};
+
+/// # Safety
+/// See [`super::MicroKernel`]; the CPU must support AVX2 and FMA.
+pub unsafe fn kernel(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    inner(k, a, b, c, rsc, alpha, beta)
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn inner(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..k {
+        let b0 = _mm256_loadu_ps(b);
+        let b1 = _mm256_loadu_ps(b.add(8));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = _mm256_broadcast_ss(&*a.add(i));
+            row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    }
+    let va = _mm256_set1_ps(alpha);
+    let vb = _mm256_set1_ps(beta);
+    for (i, row) in acc.iter().enumerate() {
+        let cp = c.add(i * rsc);
+        for (h, &v) in row.iter().enumerate() {
+            let p = cp.add(h * 8);
+            let r = if beta == 0.0 {
+                _mm256_mul_ps(va, v)
+            } else {
+                _mm256_fmadd_ps(vb, _mm256_loadu_ps(p), _mm256_mul_ps(va, v))
+            };
+            _mm256_storeu_ps(p, r);
+        }
+    }
+}

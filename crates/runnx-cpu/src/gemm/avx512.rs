@@ -1,0 +1,70 @@
+//! x86_64 AVX-512F micro-kernel: 12 rows x 32 columns (24 zmm accumulators).
+
+use super::KernelDesc;
+use std::arch::x86_64::*;
+
+const MR: usize = 12;
+const NR: usize = 32;
+
+pub const DESC: KernelDesc = KernelDesc {
+    name: "avx512f",
+    mr: MR,
+    nr: NR,
+    kc: 256,
+    mc: 144,
+    nc: 2048,
+    func: kernel,
+};
+
+/// # Safety
+/// See [`super::MicroKernel`]; the CPU must support AVX-512F.
+pub unsafe fn kernel(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    inner(k, a, b, c, rsc, alpha, beta)
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn inner(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..k {
+        let b0 = _mm512_loadu_ps(b);
+        let b1 = _mm512_loadu_ps(b.add(16));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = _mm512_set1_ps(*a.add(i));
+            row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+            row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    }
+    let va = _mm512_set1_ps(alpha);
+    let vb = _mm512_set1_ps(beta);
+    for (i, row) in acc.iter().enumerate() {
+        let cp = c.add(i * rsc);
+        for (h, &v) in row.iter().enumerate() {
+            let p = cp.add(h * 16);
+            let r = if beta == 0.0 {
+                _mm512_mul_ps(va, v)
+            } else {
+                _mm512_fmadd_ps(vb, _mm512_loadu_ps(p), _mm512_mul_ps(va, v))
+            };
+            _mm512_storeu_ps(p, r);
+        }
+    }
+}

@@ -1,0 +1,862 @@
+//! Conv, ConvTranspose and the fused `runnx.FusedConv`.
+//!
+//! Conv runs per (image, group) as one GEMM: `Y_g[M/g x out] = W_g[M/g x C/g*K] * col`,
+//! where `col` is the im2col matrix (skipped for 1x1 stride-1 unpadded kernels, where
+//! it is the input itself). Depthwise convs (one input channel per group) take a
+//! direct path. Bias and activation run in the GEMM epilogue.
+
+use super::common::*;
+use crate::gemm::{self, Activation, Bias, Epilogue, MatRef};
+use runnx_ir::{ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
+
+/// Conv / ConvTranspose attributes, parsed once.
+#[derive(Clone, Debug, Default)]
+pub struct ConvParams {
+    pub auto_pad: String,
+    pub dilations: Option<Vec<i64>>,
+    pub group: i64,
+    pub kernel_shape: Option<Vec<i64>>,
+    pub pads: Option<Vec<i64>>,
+    pub strides: Option<Vec<i64>>,
+    /// ConvTranspose only.
+    pub output_padding: Option<Vec<i64>>,
+    /// ConvTranspose only.
+    pub output_shape: Option<Vec<i64>>,
+}
+
+impl ConvParams {
+    pub fn from_node(n: &NodeCtx) -> Result<ConvParams> {
+        let auto_pad = n.attr_str("auto_pad", "NOTSET")?;
+        ensure!(
+            matches!(
+                auto_pad.as_str(),
+                "NOTSET" | "VALID" | "SAME_UPPER" | "SAME_LOWER"
+            ),
+            "unknown auto_pad '{}'",
+            auto_pad
+        );
+        let group = n.attr_int("group", 1)?;
+        ensure!(group >= 1, "group must be positive, got {}", group);
+        Ok(ConvParams {
+            auto_pad,
+            dilations: n.attr_ints_opt("dilations")?,
+            group,
+            kernel_shape: n.attr_ints_opt("kernel_shape")?,
+            pads: n.attr_ints_opt("pads")?,
+            strides: n.attr_ints_opt("strides")?,
+            output_padding: n.attr_ints_opt("output_padding")?,
+            output_shape: n.attr_ints_opt("output_shape")?,
+        })
+    }
+}
+
+/// The geometry of one convolution, all spatial dimensions.
+#[derive(Clone, Debug)]
+pub(crate) struct Geom {
+    pub input: Vec<usize>,
+    pub kernel: Vec<usize>,
+    pub output: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dil: Vec<usize>,
+    /// Padding before each dimension (may be negative for ConvTranspose).
+    pub pad: Vec<isize>,
+}
+
+impl Geom {
+    pub fn kernel_size(&self) -> usize {
+        self.kernel.iter().product()
+    }
+    pub fn out_size(&self) -> usize {
+        self.output.iter().product()
+    }
+    pub fn in_size(&self) -> usize {
+        self.input.iter().product()
+    }
+    /// Whether the kernel is 1x1.. with unit strides and no padding.
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel.iter().all(|&k| k == 1)
+            && self.strides.iter().all(|&s| s == 1)
+            && self.pad.iter().all(|&p| p == 0)
+    }
+    /// The same geometry with 1-D promoted to 2-D (a unit leading dimension).
+    pub(crate) fn promoted(&self) -> Geom {
+        if self.input.len() != 1 {
+            return self.clone();
+        }
+        let pre = |v: &Vec<usize>| vec![1, v[0]];
+        Geom {
+            input: pre(&self.input),
+            kernel: pre(&self.kernel),
+            output: pre(&self.output),
+            strides: pre(&self.strides),
+            dil: pre(&self.dil),
+            pad: vec![0, self.pad[0]],
+        }
+    }
+}
+
+fn per_dim(v: &Option<Vec<i64>>, nd: usize, default: i64, what: &str) -> Result<Vec<usize>> {
+    match v {
+        None => Ok(vec![default as usize; nd]),
+        Some(v) => {
+            ensure!(
+                v.len() == nd,
+                "{} has {} values, expected {}",
+                what,
+                v.len(),
+                nd
+            );
+            v.iter()
+                .map(|&x| {
+                    ensure!(
+                        x >= 1 && x < 1 << 24,
+                        "{} value {} is out of range",
+                        what,
+                        x
+                    );
+                    Ok(x as usize)
+                })
+                .collect()
+        }
+    }
+}
+
+fn kernel_dims(p: &ConvParams, w_shape: &[usize], nd: usize) -> Result<Vec<usize>> {
+    ensure!(
+        w_shape.len() == nd + 2,
+        "weights have rank {}, expected {}",
+        w_shape.len(),
+        nd + 2
+    );
+    let k = w_shape[2..].to_vec();
+    if let Some(ks) = &p.kernel_shape {
+        ensure!(
+            ks.len() == nd,
+            "kernel_shape has {} values, expected {}",
+            ks.len(),
+            nd
+        );
+        for (a, &b) in ks.iter().zip(&k) {
+            ensure!(
+                *a == b as i64,
+                "kernel_shape {:?} does not match weights {:?}",
+                ks,
+                w_shape
+            );
+        }
+    }
+    Ok(k)
+}
+
+/// Conv geometry: `input` spatial dims, weights shape `[M, C/g, k...]`.
+pub(crate) fn conv_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> Result<Geom> {
+    let nd = input.len();
+    ensure!(nd >= 1, "convolution needs at least one spatial dimension");
+    let kernel = kernel_dims(p, w_shape, nd)?;
+    let strides = per_dim(&p.strides, nd, 1, "strides")?;
+    let dil = per_dim(&p.dilations, nd, 1, "dilations")?;
+    let mut pad = vec![0isize; nd];
+    let mut output = vec![0usize; nd];
+    for d in 0..nd {
+        let ek = (kernel[d].max(1) - 1) * dil[d] + 1;
+        let (pb, pe) = match p.auto_pad.as_str() {
+            "VALID" => (0, 0),
+            "SAME_UPPER" | "SAME_LOWER" => {
+                let out = input[d].div_ceil(strides[d]);
+                let total = ((out.max(1) - 1) * strides[d] + ek).saturating_sub(input[d]) as isize;
+                if p.auto_pad == "SAME_UPPER" {
+                    (total / 2, total - total / 2)
+                } else {
+                    (total - total / 2, total / 2)
+                }
+            }
+            _ => match &p.pads {
+                None => (0, 0),
+                Some(v) => {
+                    ensure!(
+                        v.len() == 2 * nd,
+                        "pads has {} values, expected {}",
+                        v.len(),
+                        2 * nd
+                    );
+                    ensure!(
+                        v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                        "pads {:?} are out of range",
+                        v
+                    );
+                    (v[d] as isize, v[d + nd] as isize)
+                }
+            },
+        };
+        let padded = input[d] as isize + pb + pe;
+        ensure!(
+            padded >= ek as isize,
+            "kernel extent {} is larger than the padded input {} (dimension {})",
+            ek,
+            padded,
+            d
+        );
+        output[d] = (padded as usize - ek) / strides[d] + 1;
+        pad[d] = pb;
+    }
+    Ok(Geom {
+        input: input.to_vec(),
+        kernel,
+        output,
+        strides,
+        dil,
+        pad,
+    })
+}
+
+/// ConvTranspose geometry: `input` spatial dims, weights `[C, M/g, k...]`.
+pub(crate) fn convt_geom(p: &ConvParams, input: &[usize], w_shape: &[usize]) -> Result<Geom> {
+    let nd = input.len();
+    ensure!(nd >= 1, "convolution needs at least one spatial dimension");
+    let kernel = kernel_dims(p, w_shape, nd)?;
+    let strides = per_dim(&p.strides, nd, 1, "strides")?;
+    let dil = per_dim(&p.dilations, nd, 1, "dilations")?;
+    let out_pad: Vec<i64> = match &p.output_padding {
+        None => vec![0; nd],
+        Some(v) => {
+            ensure!(
+                v.len() == nd || v.len() == 2 * nd,
+                "output_padding has {} values",
+                v.len()
+            );
+            ensure!(
+                v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                "output_padding {:?} out of range",
+                v
+            );
+            v[..nd].to_vec()
+        }
+    };
+    let out_shape: Option<Vec<i64>> = match &p.output_shape {
+        None => None,
+        Some(v) => {
+            ensure!(
+                v.len() >= nd,
+                "output_shape has {} values, expected {}",
+                v.len(),
+                nd
+            );
+            let v = v[v.len() - nd..].to_vec();
+            ensure!(
+                v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                "output_shape {:?} out of range",
+                v
+            );
+            Some(v)
+        }
+    };
+    let same = matches!(p.auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
+    let mut pad = vec![0isize; nd];
+    let mut output = vec![0usize; nd];
+    for d in 0..nd {
+        let ek = ((kernel[d].max(1) - 1) * dil[d] + 1) as i64;
+        let natural = strides[d] as i64 * (input[d] as i64 - 1) + out_pad[d] + ek;
+        if out_shape.is_none() && !same {
+            // Explicit (or zero) pads.
+            let (pb, pe) = match (&p.pads, p.auto_pad.as_str()) {
+                (Some(v), "NOTSET") => {
+                    ensure!(
+                        v.len() == 2 * nd,
+                        "pads has {} values, expected {}",
+                        v.len(),
+                        2 * nd
+                    );
+                    ensure!(
+                        v.iter().all(|&x| (0..1 << 24).contains(&x)),
+                        "pads {:?} out of range",
+                        v
+                    );
+                    (v[d], v[d + nd])
+                }
+                _ => (0, 0),
+            };
+            let o = natural - pb - pe;
+            ensure!(o >= 0, "ConvTranspose output dimension {} is negative", d);
+            output[d] = o as usize;
+            pad[d] = pb as isize;
+        } else {
+            // Pads follow from the output shape (given, or input*stride for SAME).
+            let o = match &out_shape {
+                Some(s) => s[d],
+                None => input[d] as i64 * strides[d] as i64,
+            };
+            let total = natural - o;
+            let pb = if p.auto_pad == "SAME_UPPER" {
+                total.div_euclid(2)
+            } else {
+                total - total.div_euclid(2)
+            };
+            output[d] = o as usize;
+            pad[d] = pb as isize;
+        }
+    }
+    Ok(Geom {
+        input: input.to_vec(),
+        kernel,
+        output,
+        strides,
+        dil,
+        pad,
+    })
+}
+
+/// Range of output positions `o` along one dimension for which
+/// `o*stride + off` lies in `0..len`.
+#[inline]
+fn valid_range(out: usize, stride: usize, off: isize, len: usize) -> (usize, usize) {
+    let lo = if off >= 0 {
+        0
+    } else {
+        ((-off) as usize).div_ceil(stride)
+    };
+    let last = len as isize - 1 - off;
+    if last < 0 {
+        return (0, 0);
+    }
+    let hi = (last as usize / stride + 1).min(out);
+    (lo.min(hi), hi)
+}
+
+/// im2col for one group: `x` is `[cg, in...]`, `col` becomes `[cg*K, out]`.
+pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut [T]) {
+    let nd = g.input.len();
+    let ks = g.kernel_size();
+    let os = g.out_size();
+    let is = g.in_size();
+    let inner = g.output[nd - 1];
+    let outer = if inner == 0 { 0 } else { os / inner };
+    let in_strides = crate::ops::util::strides(&g.input);
+    let mut kidx = vec![0usize; nd];
+    let mut oidx = vec![0usize; nd];
+    for c in 0..cg {
+        let xc = &x[c * is..(c + 1) * is];
+        for kf in 0..ks {
+            unravel(kf, &g.kernel, &mut kidx);
+            let row = &mut col[(c * ks + kf) * os..(c * ks + kf + 1) * os];
+            let off_last = (kidx[nd - 1] * g.dil[nd - 1]) as isize - g.pad[nd - 1];
+            let (lo, hi) = valid_range(inner, g.strides[nd - 1], off_last, g.input[nd - 1]);
+            let s = g.strides[nd - 1];
+            for o in 0..outer {
+                let dst = &mut row[o * inner..(o + 1) * inner];
+                unravel(o, &g.output[..nd - 1], &mut oidx[..nd - 1]);
+                let mut base = 0isize;
+                let mut ok = true;
+                for d in 0..nd - 1 {
+                    let i = (oidx[d] * g.strides[d] + kidx[d] * g.dil[d]) as isize - g.pad[d];
+                    if i < 0 || i >= g.input[d] as isize {
+                        ok = false;
+                        break;
+                    }
+                    base += i * in_strides[d] as isize;
+                }
+                if !ok || lo >= hi {
+                    dst.fill(T::default());
+                    continue;
+                }
+                dst[..lo].fill(T::default());
+                dst[hi..].fill(T::default());
+                let start = (base + lo as isize * s as isize + off_last) as usize;
+                if s == 1 {
+                    dst[lo..hi].copy_from_slice(&xc[start..start + (hi - lo)]);
+                } else {
+                    for (j, v) in dst[lo..hi].iter_mut().enumerate() {
+                        *v = xc[start + j * s];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// col2im for one group: adds `col` (`[mg*K, in]`) into `y` (`[mg, out...]`).
+fn col2im(col: &[f32], mg: usize, g: &Geom, y: &mut [f32]) {
+    // Here `g.input` is the ConvTranspose input (the "columns"), `g.output` the image.
+    let nd = g.input.len();
+    let ks = g.kernel_size();
+    let is = g.in_size();
+    let os = g.out_size();
+    let inner = g.input[nd - 1];
+    let outer = if inner == 0 { 0 } else { is / inner };
+    let out_strides = crate::ops::util::strides(&g.output);
+    let mut kidx = vec![0usize; nd];
+    let mut iidx = vec![0usize; nd];
+    let s = g.strides[nd - 1];
+    for m in 0..mg {
+        let ym = &mut y[m * os..(m + 1) * os];
+        for kf in 0..ks {
+            unravel(kf, &g.kernel, &mut kidx);
+            let row = &col[(m * ks + kf) * is..(m * ks + kf + 1) * is];
+            let off_last = (kidx[nd - 1] * g.dil[nd - 1]) as isize - g.pad[nd - 1];
+            let (lo, hi) = valid_range(inner, s, off_last, g.output[nd - 1]);
+            if lo >= hi {
+                continue;
+            }
+            for o in 0..outer {
+                unravel(o, &g.input[..nd - 1], &mut iidx[..nd - 1]);
+                let mut base = 0isize;
+                let mut ok = true;
+                for d in 0..nd - 1 {
+                    let i = (iidx[d] * g.strides[d] + kidx[d] * g.dil[d]) as isize - g.pad[d];
+                    if i < 0 || i >= g.output[d] as isize {
+                        ok = false;
+                        break;
+                    }
+                    base += i * out_strides[d] as isize;
+                }
+                if !ok {
+                    continue;
+                }
+                let src = &row[o * inner + lo..o * inner + hi];
+                let start = (base + lo as isize * s as isize + off_last) as usize;
+                for (j, &v) in src.iter().enumerate() {
+                    ym[start + j * s] += v;
+                }
+            }
+        }
+    }
+}
+
+/// Direct 2-D convolution of one channel (depthwise): `x` `[H, W]`, `w` `[kh, kw]`,
+/// `y` `[OH, OW]` filled with `bias` + the sum.
+fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation) {
+    let (ih, iw) = (g.input[0], g.input[1]);
+    let (kh, kw) = (g.kernel[0], g.kernel[1]);
+    let (oh, ow) = (g.output[0], g.output[1]);
+    let (sh, sw) = (g.strides[0], g.strides[1]);
+    let (dh, dw) = (g.dil[0], g.dil[1]);
+    for r in 0..oh {
+        let yrow = &mut y[r * ow..(r + 1) * ow];
+        yrow.fill(bias);
+        for a in 0..kh {
+            let i = (r * sh + a * dh) as isize - g.pad[0];
+            if i < 0 || i >= ih as isize {
+                continue;
+            }
+            let xrow = &x[i as usize * iw..(i as usize + 1) * iw];
+            for b in 0..kw {
+                let wv = w[a * kw + b];
+                let off = (b * dw) as isize - g.pad[1];
+                let (lo, hi) = valid_range(ow, sw, off, iw);
+                if lo >= hi {
+                    continue;
+                }
+                let start = (lo as isize * sw as isize + off) as usize;
+                if sw == 1 {
+                    let xs = &xrow[start..start + (hi - lo)];
+                    yrow[lo..hi]
+                        .iter_mut()
+                        .zip(xs)
+                        .for_each(|(o, &v)| *o += wv * v);
+                } else {
+                    for (j, o) in yrow[lo..hi].iter_mut().enumerate() {
+                        *o += wv * xrow[start + j * sw];
+                    }
+                }
+            }
+        }
+        act.apply(yrow);
+    }
+}
+
+/// f32 convolution with fused bias and activation. `x` is `[N, C, in...]`, `w` is
+/// `[M, C/group, k...]`, `bias` has `M` values. Returns the output shape and data.
+pub fn conv_f32(
+    x: &[f32],
+    x_shape: &[usize],
+    w: &[f32],
+    w_shape: &[usize],
+    bias: Option<&[f32]>,
+    p: &ConvParams,
+    act: Activation,
+) -> Result<(Vec<usize>, Vec<f32>)> {
+    ensure!(
+        x_shape.len() >= 3,
+        "Conv input must have rank 3 or more, got {:?}",
+        x_shape
+    );
+    ensure!(
+        w_shape.len() == x_shape.len(),
+        "Conv weights {:?} do not match input {:?}",
+        w_shape,
+        x_shape
+    );
+    let (n, c) = (x_shape[0], x_shape[1]);
+    let m = w_shape[0];
+    let group = p.group as usize;
+    ensure!(
+        c % group == 0 && m % group == 0 && w_shape[1] * group == c,
+        "Conv channels do not match: input {:?}, weights {:?}, group {}",
+        x_shape,
+        w_shape,
+        group
+    );
+    if let Some(b) = bias {
+        ensure!(
+            b.len() == m,
+            "Conv bias has {} values, expected {}",
+            b.len(),
+            m
+        );
+    }
+    ensure!(
+        x.len() == checked_len(x_shape)? && w.len() == checked_len(w_shape)?,
+        "Conv data size mismatch"
+    );
+    let geom = conv_geom(p, &x_shape[2..], w_shape)?;
+    let mut out_shape = vec![n, m];
+    out_shape.extend_from_slice(&geom.output);
+    let out_len = checked_len(&out_shape)?;
+    let mut y = vec![0f32; out_len];
+    if out_len == 0 {
+        return Ok((out_shape, y));
+    }
+    let (cg, mg) = (c / group, m / group);
+    let g2 = geom.promoted();
+    let ks = geom.kernel_size();
+    let is = geom.in_size();
+    let os = geom.out_size();
+
+    // Depthwise (one input channel per group): direct, parallel over channels.
+    if cg == 1 && g2.input.len() == 2 {
+        let cost = ks * os;
+        crate::par::for_each_chunk_mut(&mut y, os, cost, |idx, ych| {
+            let (img, oc) = (idx / m, idx % m);
+            let ic = oc / mg;
+            let xc = &x[(img * c + ic) * is..(img * c + ic + 1) * is];
+            let wc = &w[oc * ks..(oc + 1) * ks];
+            let b = bias.map_or(0.0, |b| b[oc]);
+            depthwise_2d(xc, wc, b, &g2, ych, act);
+        });
+        return Ok((out_shape, y));
+    }
+
+    let pointwise = geom.is_pointwise();
+    let kdim = cg * ks;
+    let mut col = if pointwise {
+        Vec::new()
+    } else {
+        vec![0f32; kdim * os]
+    };
+    for img in 0..n {
+        for gi in 0..group {
+            let xg = &x[(img * c + gi * cg) * is..(img * c + (gi + 1) * cg) * is];
+            let wg = &w[gi * mg * kdim..(gi + 1) * mg * kdim];
+            let yg = &mut y[(img * m + gi * mg) * os..(img * m + (gi + 1) * mg) * os];
+            let bmat = if pointwise {
+                MatRef::row_major(xg, os)
+            } else {
+                im2col(xg, cg, &g2, &mut col);
+                MatRef::row_major(&col, os)
+            };
+            let ep = Epilogue {
+                bias: bias.map_or(Bias::None, |b| Bias::Row(&b[gi * mg..(gi + 1) * mg])),
+                act,
+            };
+            gemm::sgemm(
+                mg,
+                os,
+                kdim,
+                1.0,
+                MatRef::row_major(wg, kdim),
+                bmat,
+                0.0,
+                yg,
+                os,
+                &ep,
+            )?;
+        }
+    }
+    Ok((out_shape, y))
+}
+
+/// f32 transposed convolution. `x` is `[N, C, in...]`, `w` is `[C, M/group, k...]`.
+pub fn conv_transpose_f32(
+    x: &[f32],
+    x_shape: &[usize],
+    w: &[f32],
+    w_shape: &[usize],
+    bias: Option<&[f32]>,
+    p: &ConvParams,
+    act: Activation,
+) -> Result<(Vec<usize>, Vec<f32>)> {
+    ensure!(
+        x_shape.len() >= 3,
+        "ConvTranspose input must have rank 3 or more, got {:?}",
+        x_shape
+    );
+    ensure!(
+        w_shape.len() == x_shape.len(),
+        "ConvTranspose weights {:?} do not match input {:?}",
+        w_shape,
+        x_shape
+    );
+    let (n, c) = (x_shape[0], x_shape[1]);
+    let group = p.group as usize;
+    ensure!(
+        w_shape[0] == c && c % group == 0,
+        "ConvTranspose channels do not match: input {:?}, weights {:?}, group {}",
+        x_shape,
+        w_shape,
+        group
+    );
+    let mg = w_shape[1];
+    let m = mg * group;
+    let cg = c / group;
+    if let Some(b) = bias {
+        ensure!(
+            b.len() == m,
+            "ConvTranspose bias has {} values, expected {}",
+            b.len(),
+            m
+        );
+    }
+    ensure!(
+        x.len() == checked_len(x_shape)? && w.len() == checked_len(w_shape)?,
+        "ConvTranspose data size mismatch"
+    );
+    let geom = convt_geom(p, &x_shape[2..], w_shape)?;
+    let mut out_shape = vec![n, m];
+    out_shape.extend_from_slice(&geom.output);
+    let out_len = checked_len(&out_shape)?;
+    let mut y = vec![0f32; out_len];
+    if out_len == 0 {
+        return Ok((out_shape, y));
+    }
+    let g2 = geom.promoted();
+    let ks = geom.kernel_size();
+    let is = geom.in_size();
+    let os = geom.out_size();
+    let rows = mg * ks;
+    let mut col = vec![0f32; rows * is];
+    for img in 0..n {
+        for gi in 0..group {
+            let xg = &x[(img * c + gi * cg) * is..(img * c + (gi + 1) * cg) * is];
+            let wg = &w[gi * cg * rows..(gi + 1) * cg * rows];
+            // col[mg*K x in] = W_g^T (W_g is [cg x mg*K]) * X_g [cg x in]
+            gemm::sgemm(
+                rows,
+                is,
+                cg,
+                1.0,
+                MatRef::transposed(wg, rows),
+                MatRef::row_major(xg, is),
+                0.0,
+                &mut col,
+                is,
+                &Epilogue::NONE,
+            )?;
+            let yg = &mut y[(img * m + gi * mg) * os..(img * m + (gi + 1) * mg) * os];
+            col2im(&col, mg, &g2, yg);
+            for (oc, ych) in yg.chunks_mut(os.max(1)).enumerate() {
+                if let Some(b) = bias {
+                    let v = b[gi * mg + oc];
+                    ych.iter_mut().for_each(|x| *x += v);
+                }
+                act.apply(ych);
+            }
+        }
+    }
+    Ok((out_shape, y))
+}
+
+type ConvFn = fn(
+    &[f32],
+    &[usize],
+    &[f32],
+    &[usize],
+    Option<&[f32]>,
+    &ConvParams,
+    Activation,
+) -> Result<(Vec<usize>, Vec<f32>)>;
+
+fn conv_kernel(p: ConvParams, act: Activation, f: ConvFn, name: &'static str) -> Box<dyn Kernel> {
+    kernel(move |inputs: &Inputs| {
+        let x = inputs.tensor(0)?;
+        let w = inputs.tensor(1)?;
+        let b = inputs.opt_tensor(2)?;
+        let dt = x.dtype();
+        ensure!(dt.is_float(), "{} expects float tensors, got {}", name, dt);
+        ensure!(
+            w.dtype() == dt,
+            "{} weights are {}, input is {}",
+            name,
+            w.dtype(),
+            dt
+        );
+        let (xs, ws) = (as_f32(x)?, as_f32(w)?);
+        let bs = match b {
+            Some(b) => Some(as_f32(b)?),
+            None => None,
+        };
+        let bias = match &bs {
+            Some(b) => Some(b.as_slice::<f32>()?),
+            None => None,
+        };
+        let (shape, y) = f(
+            xs.as_slice::<f32>()?,
+            x.shape(),
+            ws.as_slice::<f32>()?,
+            w.shape(),
+            bias,
+            &p,
+            act,
+        )?;
+        let out = Tensor::new(shape, y)?;
+        Ok(vec![Value::Tensor(from_f32(out, dt)?)])
+    })
+}
+
+pub(crate) fn build_conv(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
+    Ok(conv_kernel(
+        ConvParams::from_node(n)?,
+        Activation::None,
+        conv_f32,
+        "Conv",
+    ))
+}
+
+pub(crate) fn build_conv_transpose(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
+    Ok(conv_kernel(
+        ConvParams::from_node(n)?,
+        Activation::None,
+        conv_transpose_f32,
+        "ConvTranspose",
+    ))
+}
+
+/// `runnx.FusedConv`: Conv attributes plus `activation` (an ONNX activation op name)
+/// and `activation_params` (its alpha/beta or min/max).
+pub(crate) fn build_fused_conv(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
+    Ok(conv_kernel(
+        ConvParams::from_node(n)?,
+        fused_activation(n)?,
+        conv_f32,
+        "FusedConv",
+    ))
+}
+
+/// The `activation` / `activation_params` attributes of a fused node.
+pub(crate) fn fused_activation(n: &NodeCtx) -> Result<Activation> {
+    let name = n.attr_str("activation", "")?;
+    let params = n.attr_floats("activation_params", Vec::new())?;
+    Activation::from_name(&name, &params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(seed: &mut u64) -> f32 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    }
+
+    /// Direct N-D convolution, straight from the definition.
+    fn naive_conv(x: &[f32], xs: &[usize], w: &[f32], ws: &[usize], b: Option<&[f32]>, g: &Geom, group: usize) -> Vec<f32> {
+        let (n, c, m) = (xs[0], xs[1], ws[0]);
+        let (cg, mg) = (c / group, m / group);
+        let nd = g.input.len();
+        let (os, is, ks) = (g.out_size(), g.in_size(), g.kernel_size());
+        let mut y = vec![0f32; n * m * os];
+        let mut oi = vec![0; nd];
+        let mut ki = vec![0; nd];
+        for img in 0..n {
+            for oc in 0..m {
+                let gi = oc / mg;
+                for o in 0..os {
+                    unravel(o, &g.output, &mut oi);
+                    let mut s = b.map_or(0.0, |b| b[oc]);
+                    for cl in 0..cg {
+                        let ic = gi * cg + cl;
+                        for kf in 0..ks {
+                            unravel(kf, &g.kernel, &mut ki);
+                            let mut off = 0usize;
+                            let mut ok = true;
+                            for d in 0..nd {
+                                let p = (oi[d] * g.strides[d] + ki[d] * g.dil[d]) as isize - g.pad[d];
+                                if p < 0 || p >= g.input[d] as isize {
+                                    ok = false;
+                                    break;
+                                }
+                                off = off * g.input[d] + p as usize;
+                            }
+                            if ok {
+                                s += x[(img * c + ic) * is + off] * w[(oc * cg + cl) * ks + kf];
+                            }
+                        }
+                    }
+                    y[(img * m + oc) * os + o] = s;
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn conv_matches_naive() {
+        // (input spatial, kernel, strides, dilations, pads begin+end, C, M, group)
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(Vec<usize>, Vec<usize>, Vec<i64>, Vec<i64>, Vec<i64>, usize, usize, i64)> = vec![
+            (vec![9], vec![3], vec![1], vec![1], vec![1, 1], 3, 4, 1),
+            (vec![11], vec![3], vec![2], vec![2], vec![0, 2], 4, 4, 4),
+            (vec![7, 8], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 3, 5, 1),
+            (vec![7, 8], vec![1, 1], vec![1, 1], vec![1, 1], vec![0, 0, 0, 0], 6, 5, 1),
+            (vec![7, 8], vec![1, 1], vec![2, 2], vec![1, 1], vec![0, 0, 0, 0], 6, 4, 2),
+            (vec![9, 10], vec![3, 3], vec![2, 1], vec![1, 2], vec![1, 0, 2, 1], 4, 6, 2),
+            (vec![10, 9], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 6, 6, 6),
+            (vec![10, 9], vec![3, 3], vec![2, 2], vec![1, 1], vec![1, 1, 1, 1], 4, 8, 4),
+            (vec![10, 9], vec![5, 3], vec![2, 3], vec![2, 1], vec![2, 0, 1, 1], 3, 6, 3),
+            (vec![5, 6, 7], vec![3, 2, 3], vec![1, 2, 1], vec![1, 1, 2], vec![1, 0, 1, 1, 1, 0], 2, 3, 1),
+            (vec![5, 6, 7], vec![3, 3, 3], vec![1, 1, 1], vec![1, 1, 1], vec![1, 1, 1, 1, 1, 1], 4, 4, 4),
+        ];
+        let mut seed = 42u64;
+        for (inp, k, s, d, pads, c, m, group) in cases {
+            let mut xs = vec![2, c];
+            xs.extend(&inp);
+            let mut ws = vec![m, c / group as usize];
+            ws.extend(&k);
+            let x: Vec<f32> = (0..xs.iter().product::<usize>()).map(|_| lcg(&mut seed)).collect();
+            let w: Vec<f32> = (0..ws.iter().product::<usize>()).map(|_| lcg(&mut seed)).collect();
+            let b: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
+            let p = ConvParams {
+                auto_pad: "NOTSET".into(),
+                dilations: Some(d),
+                group,
+                kernel_shape: None,
+                pads: Some(pads),
+                strides: Some(s),
+                output_padding: None,
+                output_shape: None,
+            };
+            let g = conv_geom(&p, &inp, &ws).unwrap();
+            let want = naive_conv(&x, &xs, &w, &ws, Some(&b), &g, group as usize);
+            let (shape, got) = conv_f32(&x, &xs, &w, &ws, Some(&b), &p, Activation::None).unwrap();
+            assert_eq!(shape[2..], g.output[..]);
+            for (i, (a, e)) in got.iter().zip(&want).enumerate() {
+                assert!((a - e).abs() < 1e-4, "case {:?} k {:?} at {}: {} vs {}", xs, ws, i, a, e);
+            }
+            let (_, relu) = conv_f32(&x, &xs, &w, &ws, Some(&b), &p, Activation::Relu).unwrap();
+            for (a, e) in relu.iter().zip(&want) {
+                assert!((a - e.max(0.0)).abs() < 1e-4);
+            }
+        }
+    }
+
+    #[test]
+    fn conv_rejects_bad_shapes() {
+        let p = ConvParams { group: 1, auto_pad: "NOTSET".into(), ..Default::default() };
+        let x = vec![0f32; 2 * 3 * 4];
+        let w = vec![0f32; 5 * 2 * 9];
+        let big = vec![0f32; 5 * 2 * 16];
+        assert!(conv_f32(&x, &[1, 2, 3, 4], &big, &[5, 2, 4, 4], None, &p, Activation::None).is_err());
+        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 2, 3, 3], None, &p, Activation::None).is_ok());
+        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 3, 3, 2], None, &p, Activation::None).is_err());
+        let p5 = ConvParams { group: 5, ..p };
+        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 2, 3, 3], None, &p5, Activation::None).is_err());
+    }
+}
