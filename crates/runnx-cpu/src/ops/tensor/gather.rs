@@ -56,7 +56,7 @@ pub(crate) fn take_axis(
     })
 }
 
-fn take_lanes<T: Clone>(
+fn take_lanes<T: Clone + Default + Send + Sync>(
     src: &[T],
     outer: usize,
     dim: usize,
@@ -64,6 +64,20 @@ fn take_lanes<T: Clone>(
     idx: &[usize],
     total: usize,
 ) -> Result<Vec<T>> {
+    if inner >= 64 && total >= crate::par::MIN_PARALLEL_WORK && crate::par::current_threads() > 1 {
+        // Large slices: copy them in parallel, several slices per chunk.
+        let per = (4096 / inner).max(1);
+        let mut out = filled(total, T::default())?;
+        let n = idx.len();
+        crate::par::for_each_chunk_mut(&mut out, per * inner, per * inner, |c, part| {
+            for (p, dst) in part.chunks_mut(inner).enumerate() {
+                let q = c * per + p;
+                let s = ((q / n) * dim + idx[q % n]) * inner;
+                dst.clone_from_slice(&src[s..s + inner]);
+            }
+        });
+        return Ok(out);
+    }
     let mut out: Vec<T> = alloc(total)?;
     for o in 0..outer {
         let base = o * dim;
@@ -528,6 +542,30 @@ fn non_zero(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 mod tests {
     use crate::ops::tensor::testutil::run;
     use runnx_ir::{Attribute, Tensor};
+
+    #[test]
+    fn large_gather_matches_serial() {
+        let (rows, cols) = (300usize, 128usize);
+        let data = Tensor::new(vec![rows, cols], (0..(rows * cols) as i32).collect()).unwrap();
+        let idx: Vec<i64> = (0..400)
+            .map(|i| (i * 7919 % rows as i64) - if i % 3 == 0 { rows as i64 } else { 0 })
+            .collect();
+        let out = run(
+            "Gather",
+            13,
+            vec![],
+            vec![Some(data), Some(Tensor::vector(idx.clone()))],
+        )
+        .unwrap();
+        let got = out[0].as_slice::<i32>().unwrap();
+        for (p, &i) in idx.iter().enumerate() {
+            let r = i.rem_euclid(rows as i64) as usize;
+            assert_eq!(
+                &got[p * cols..(p + 1) * cols],
+                &((r * cols) as i32..((r + 1) * cols) as i32).collect::<Vec<_>>()[..]
+            );
+        }
+    }
 
     #[test]
     fn gather_nd_batch_dims() {

@@ -302,6 +302,10 @@ mod tests {
             (vec![2, 3, 4, 5], vec![3, 1, 0, 2]),
             (vec![9, 33, 17], vec![2, 0, 1]),
             (vec![1, 64, 1, 70], vec![3, 2, 1, 0]),
+            // Large enough for the parallel path.
+            (vec![3, 200, 150], vec![0, 2, 1]),
+            (vec![300, 260], vec![1, 0]),
+            (vec![70, 8, 130], vec![2, 1, 0]),
         ] {
             let n: usize = shape.iter().product();
             let src: Vec<i32> = (0..n as i32).collect();
