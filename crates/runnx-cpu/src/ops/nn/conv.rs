@@ -752,12 +752,22 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
     }
 
     /// Direct N-D convolution, straight from the definition.
-    fn naive_conv(x: &[f32], xs: &[usize], w: &[f32], ws: &[usize], b: Option<&[f32]>, g: &Geom, group: usize) -> Vec<f32> {
+    fn naive_conv(
+        x: &[f32],
+        xs: &[usize],
+        w: &[f32],
+        ws: &[usize],
+        b: Option<&[f32]>,
+        g: &Geom,
+        group: usize,
+    ) -> Vec<f32> {
         let (n, c, m) = (xs[0], xs[1], ws[0]);
         let (cg, mg) = (c / group, m / group);
         let nd = g.input.len();
@@ -778,7 +788,8 @@ mod tests {
                             let mut off = 0usize;
                             let mut ok = true;
                             for d in 0..nd {
-                                let p = (oi[d] * g.strides[d] + ki[d] * g.dil[d]) as isize - g.pad[d];
+                                let p =
+                                    (oi[d] * g.strides[d] + ki[d] * g.dil[d]) as isize - g.pad[d];
                                 if p < 0 || p >= g.input[d] as isize {
                                     ok = false;
                                     break;
@@ -801,18 +812,108 @@ mod tests {
     fn conv_matches_naive() {
         // (input spatial, kernel, strides, dilations, pads begin+end, C, M, group)
         #[allow(clippy::type_complexity)]
-        let cases: Vec<(Vec<usize>, Vec<usize>, Vec<i64>, Vec<i64>, Vec<i64>, usize, usize, i64)> = vec![
+        let cases: Vec<(
+            Vec<usize>,
+            Vec<usize>,
+            Vec<i64>,
+            Vec<i64>,
+            Vec<i64>,
+            usize,
+            usize,
+            i64,
+        )> = vec![
             (vec![9], vec![3], vec![1], vec![1], vec![1, 1], 3, 4, 1),
             (vec![11], vec![3], vec![2], vec![2], vec![0, 2], 4, 4, 4),
-            (vec![7, 8], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 3, 5, 1),
-            (vec![7, 8], vec![1, 1], vec![1, 1], vec![1, 1], vec![0, 0, 0, 0], 6, 5, 1),
-            (vec![7, 8], vec![1, 1], vec![2, 2], vec![1, 1], vec![0, 0, 0, 0], 6, 4, 2),
-            (vec![9, 10], vec![3, 3], vec![2, 1], vec![1, 2], vec![1, 0, 2, 1], 4, 6, 2),
-            (vec![10, 9], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 6, 6, 6),
-            (vec![10, 9], vec![3, 3], vec![2, 2], vec![1, 1], vec![1, 1, 1, 1], 4, 8, 4),
-            (vec![10, 9], vec![5, 3], vec![2, 3], vec![2, 1], vec![2, 0, 1, 1], 3, 6, 3),
-            (vec![5, 6, 7], vec![3, 2, 3], vec![1, 2, 1], vec![1, 1, 2], vec![1, 0, 1, 1, 1, 0], 2, 3, 1),
-            (vec![5, 6, 7], vec![3, 3, 3], vec![1, 1, 1], vec![1, 1, 1], vec![1, 1, 1, 1, 1, 1], 4, 4, 4),
+            (
+                vec![7, 8],
+                vec![3, 3],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                3,
+                5,
+                1,
+            ),
+            (
+                vec![7, 8],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1],
+                vec![0, 0, 0, 0],
+                6,
+                5,
+                1,
+            ),
+            (
+                vec![7, 8],
+                vec![1, 1],
+                vec![2, 2],
+                vec![1, 1],
+                vec![0, 0, 0, 0],
+                6,
+                4,
+                2,
+            ),
+            (
+                vec![9, 10],
+                vec![3, 3],
+                vec![2, 1],
+                vec![1, 2],
+                vec![1, 0, 2, 1],
+                4,
+                6,
+                2,
+            ),
+            (
+                vec![10, 9],
+                vec![3, 3],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                6,
+                6,
+                6,
+            ),
+            (
+                vec![10, 9],
+                vec![3, 3],
+                vec![2, 2],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                4,
+                8,
+                4,
+            ),
+            (
+                vec![10, 9],
+                vec![5, 3],
+                vec![2, 3],
+                vec![2, 1],
+                vec![2, 0, 1, 1],
+                3,
+                6,
+                3,
+            ),
+            (
+                vec![5, 6, 7],
+                vec![3, 2, 3],
+                vec![1, 2, 1],
+                vec![1, 1, 2],
+                vec![1, 0, 1, 1, 1, 0],
+                2,
+                3,
+                1,
+            ),
+            (
+                vec![5, 6, 7],
+                vec![3, 3, 3],
+                vec![1, 1, 1],
+                vec![1, 1, 1],
+                vec![1, 1, 1, 1, 1, 1],
+                4,
+                4,
+                4,
+            ),
         ];
         let mut seed = 42u64;
         for (inp, k, s, d, pads, c, m, group) in cases {
@@ -820,8 +921,12 @@ mod tests {
             xs.extend(&inp);
             let mut ws = vec![m, c / group as usize];
             ws.extend(&k);
-            let x: Vec<f32> = (0..xs.iter().product::<usize>()).map(|_| lcg(&mut seed)).collect();
-            let w: Vec<f32> = (0..ws.iter().product::<usize>()).map(|_| lcg(&mut seed)).collect();
+            let x: Vec<f32> = (0..xs.iter().product::<usize>())
+                .map(|_| lcg(&mut seed))
+                .collect();
+            let w: Vec<f32> = (0..ws.iter().product::<usize>())
+                .map(|_| lcg(&mut seed))
+                .collect();
             let b: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
             let p = ConvParams {
                 auto_pad: "NOTSET".into(),
@@ -838,7 +943,15 @@ mod tests {
             let (shape, got) = conv_f32(&x, &xs, &w, &ws, Some(&b), &p, Activation::None).unwrap();
             assert_eq!(shape[2..], g.output[..]);
             for (i, (a, e)) in got.iter().zip(&want).enumerate() {
-                assert!((a - e).abs() < 1e-4, "case {:?} k {:?} at {}: {} vs {}", xs, ws, i, a, e);
+                assert!(
+                    (a - e).abs() < 1e-4,
+                    "case {:?} k {:?} at {}: {} vs {}",
+                    xs,
+                    ws,
+                    i,
+                    a,
+                    e
+                );
             }
             let (_, relu) = conv_f32(&x, &xs, &w, &ws, Some(&b), &p, Activation::Relu).unwrap();
             for (a, e) in relu.iter().zip(&want) {
@@ -849,14 +962,54 @@ mod tests {
 
     #[test]
     fn conv_rejects_bad_shapes() {
-        let p = ConvParams { group: 1, auto_pad: "NOTSET".into(), ..Default::default() };
+        let p = ConvParams {
+            group: 1,
+            auto_pad: "NOTSET".into(),
+            ..Default::default()
+        };
         let x = vec![0f32; 2 * 3 * 4];
         let w = vec![0f32; 5 * 2 * 9];
         let big = vec![0f32; 5 * 2 * 16];
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &big, &[5, 2, 4, 4], None, &p, Activation::None).is_err());
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 2, 3, 3], None, &p, Activation::None).is_ok());
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 3, 3, 2], None, &p, Activation::None).is_err());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &big,
+            &[5, 2, 4, 4],
+            None,
+            &p,
+            Activation::None
+        )
+        .is_err());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &w,
+            &[5, 2, 3, 3],
+            None,
+            &p,
+            Activation::None
+        )
+        .is_ok());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &w,
+            &[5, 3, 3, 2],
+            None,
+            &p,
+            Activation::None
+        )
+        .is_err());
         let p5 = ConvParams { group: 5, ..p };
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 2, 3, 3], None, &p5, Activation::None).is_err());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &w,
+            &[5, 2, 3, 3],
+            None,
+            &p5,
+            Activation::None
+        )
+        .is_err());
     }
 }
