@@ -2,7 +2,7 @@
 //! TensorScatter, OneHot, NonZero.
 
 use super::strided::contiguous_strides;
-use super::{norm_index, one, prod, to_usize, Arith};
+use super::{alloc, filled, norm_index, one, prod, to_usize, Arith};
 use crate::ops::util;
 use crate::Registry;
 use runnx_ir::dtype::Number;
@@ -51,21 +51,46 @@ pub(crate) fn take_axis(
     out_shape.extend_from_slice(&shape[axis + 1..]);
     let total = prod(&out_shape)?;
     dispatch_all!(x.dtype(), T => {
-        let src = x.as_slice::<T>()?;
-        let mut out: Vec<T> = Vec::with_capacity(total);
-        for o in 0..outer {
-            let base = o * dim;
-            if inner == 1 {
-                out.extend(idx.iter().map(|&i| src[base + i].clone()));
-            } else {
-                for &i in idx {
-                    let s = (base + i) * inner;
-                    out.extend_from_slice(&src[s..s + inner]);
-                }
-            }
-        }
+        let out = take_lanes(x.as_slice::<T>()?, outer, dim, inner, idx, total)?;
         Tensor::new(out_shape, out)
     })
+}
+
+fn take_lanes<T: Clone + Default + Send + Sync>(
+    src: &[T],
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: &[usize],
+    total: usize,
+) -> Result<Vec<T>> {
+    if inner >= 64 && total >= crate::par::MIN_PARALLEL_WORK && crate::par::current_threads() > 1 {
+        // Large slices: copy them in parallel, several slices per chunk.
+        let per = (4096 / inner).max(1);
+        let mut out = filled(total, T::default())?;
+        let n = idx.len();
+        crate::par::for_each_chunk_mut(&mut out, per * inner, per * inner, |c, part| {
+            for (p, dst) in part.chunks_mut(inner).enumerate() {
+                let q = c * per + p;
+                let s = ((q / n) * dim + idx[q % n]) * inner;
+                dst.clone_from_slice(&src[s..s + inner]);
+            }
+        });
+        return Ok(out);
+    }
+    let mut out: Vec<T> = alloc(total)?;
+    for o in 0..outer {
+        let base = o * dim;
+        if inner == 1 {
+            out.extend(idx.iter().map(|&i| src[base + i].clone()));
+        } else {
+            for &i in idx {
+                let s = (base + i) * inner;
+                out.extend_from_slice(&src[s..s + inner]);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn gather(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
@@ -152,6 +177,10 @@ fn element_offsets(data: &[usize], ind: &Tensor, axis: usize) -> Result<Vec<usiz
     Ok(out)
 }
 
+fn pick<T: Clone>(src: &[T], offs: &[usize]) -> Vec<T> {
+    offs.iter().map(|&o| src[o].clone()).collect()
+}
+
 fn gather_elements(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let axis = n.attr_int("axis", 0)?;
     Ok(kernel(move |inputs: &Inputs| {
@@ -161,9 +190,7 @@ fn gather_elements(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let a = util::axis(axis, x.rank())?;
         let offs = element_offsets(x.shape(), ind, a)?;
         dispatch_all!(x.dtype(), T => {
-            let src = x.as_slice::<T>()?;
-            let v: Vec<T> = offs.iter().map(|&o| src[o].clone()).collect();
-            one(Tensor::new(ind.shape().to_vec(), v)?)
+            one(Tensor::new(ind.shape().to_vec(), pick(x.as_slice::<T>()?, &offs))?)
         })
     }))
 }
@@ -209,7 +236,7 @@ fn nd_offsets(
     let grid = ind.shape()[..q - 1].to_vec();
     let tuples = prod(&grid)?;
     let batches = prod(&data[..b])?;
-    let per_batch = if batches == 0 { 0 } else { tuples / batches };
+    let per_batch = tuples.checked_div(batches).unwrap_or(0);
     let idx = ind.to_i64_vec()?;
     let mut offs = Vec::with_capacity(tuples);
     for t in 0..tuples {
@@ -233,7 +260,7 @@ fn gather_nd(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         shape.extend_from_slice(&x.shape()[batch_dims + k..]);
         dispatch_all!(x.dtype(), T => {
             let src = x.as_slice::<T>()?;
-            let mut v: Vec<T> = Vec::with_capacity(offs.len() * len);
+            let mut v: Vec<T> = alloc(offs.len().saturating_mul(len))?;
             for &o in &offs {
                 v.extend_from_slice(&src[o..o + len]);
             }
@@ -262,6 +289,12 @@ fn reduction(n: &NodeCtx) -> Result<Reduction> {
     })
 }
 
+fn scatter_set<T: Clone>(out: &mut [T], updates: &[T], targets: &[usize]) {
+    for (u, &t) in updates.iter().zip(targets) {
+        out[t].clone_from(u);
+    }
+}
+
 /// Copy `data` and write `updates[i]` at `targets[i]` under the reduction.
 fn scatter_apply(
     data: &Tensor,
@@ -284,9 +317,7 @@ fn scatter_apply(
     if red == Reduction::None {
         return dispatch_all!(data.dtype(), T => {
             let mut out = data.as_slice::<T>()?.to_vec();
-            for (u, &t) in updates.as_slice::<T>()?.iter().zip(targets) {
-                out[t] = u.clone();
-            }
+            scatter_set(&mut out, updates.as_slice::<T>()?, targets);
             Tensor::new(data.shape().to_vec(), out)
         });
     }
@@ -415,6 +446,33 @@ fn tensor_scatter(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
+fn one_hot_fill<T: Clone>(
+    vals: &[T],
+    idx: &[i64],
+    outer: usize,
+    inner: usize,
+    depth: usize,
+    total: usize,
+) -> Result<Vec<T>> {
+    let (off, on) = match vals {
+        [off, on] => (off, on),
+        _ => bail!("OneHot values must hold 2 elements, got {}", vals.len()),
+    };
+    let mut out = filled(total, off.clone())?;
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut k = idx[o * inner + i];
+            if k < 0 {
+                k += depth as i64;
+            }
+            if k >= 0 && (k as usize) < depth {
+                out[(o * depth + k as usize) * inner + i] = on.clone();
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn one_hot(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let axis = n.attr_int("axis", -1)?;
     Ok(kernel(move |inputs: &Inputs| {
@@ -447,19 +505,7 @@ fn one_hot(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         shape.insert(a, depth);
         let total = prod(&shape)?;
         dispatch_all!(values.dtype(), T => {
-            let vals = values.as_slice::<T>()?;
-            let mut out = vec![vals[0].clone(); total];
-            for o in 0..outer {
-                for i in 0..inner {
-                    let mut k = idx[o * inner + i];
-                    if k < 0 {
-                        k += depth as i64;
-                    }
-                    if k >= 0 && (k as usize) < depth {
-                        out[(o * depth + k as usize) * inner + i] = vals[1].clone();
-                    }
-                }
-            }
+            let out = one_hot_fill(values.as_slice::<T>()?, &idx, outer, inner, depth, total)?;
             one(Tensor::new(shape, out)?)
         })
     }))
@@ -496,6 +542,30 @@ fn non_zero(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
 mod tests {
     use crate::ops::tensor::testutil::run;
     use runnx_ir::{Attribute, Tensor};
+
+    #[test]
+    fn large_gather_matches_serial() {
+        let (rows, cols) = (300usize, 128usize);
+        let data = Tensor::new(vec![rows, cols], (0..(rows * cols) as i32).collect()).unwrap();
+        let idx: Vec<i64> = (0..400)
+            .map(|i| (i * 7919 % rows as i64) - if i % 3 == 0 { rows as i64 } else { 0 })
+            .collect();
+        let out = run(
+            "Gather",
+            13,
+            vec![],
+            vec![Some(data), Some(Tensor::vector(idx.clone()))],
+        )
+        .unwrap();
+        let got = out[0].as_slice::<i32>().unwrap();
+        for (p, &i) in idx.iter().enumerate() {
+            let r = i.rem_euclid(rows as i64) as usize;
+            assert_eq!(
+                &got[p * cols..(p + 1) * cols],
+                &((r * cols) as i32..((r + 1) * cols) as i32).collect::<Vec<_>>()[..]
+            );
+        }
+    }
 
     #[test]
     fn gather_nd_batch_dims() {

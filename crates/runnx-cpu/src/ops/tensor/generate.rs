@@ -75,8 +75,8 @@ fn constant_of_shape(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let shape = shape_input(inputs, 0)?;
         let len = super::prod(&shape)?;
         dispatch_all!(value.dtype(), T => {
-            let v = value.as_slice::<T>()?[0].clone();
-            one(Tensor::new(shape, vec![v; len])?)
+            let v: T = value.as_slice::<T>()?.first().cloned().unwrap_or_default();
+            one(Tensor::new(shape, super::filled(len, v)?)?)
         })
     }))
 }
@@ -103,8 +103,8 @@ fn eye_like(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         dispatch_number!(dt, T => {
             let mut v = vec![T::zero(); len];
             for i in 0..rows {
-                let j = i as i64 + k;
-                if j >= 0 && (j as u64) < cols as u64 {
+                let j = i as i128 + k as i128;
+                if j >= 0 && j < cols as i128 {
                     v[i * cols + j as usize] = T::one();
                 }
             }
@@ -135,14 +135,18 @@ fn range(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
                 ensure!(c != 0.0 && c.is_finite() && a.is_finite() && b.is_finite(), "Range: invalid start/limit/delta");
                 let n = ((b - a) / c).ceil().max(0.0);
                 ensure!(n < MAX as f64, "Range: too many elements ({})", n);
-                (0..n as usize).map(|i| T::from_f64(a + i as f64 * c)).collect()
+                let mut v = super::alloc(n as usize)?;
+                v.extend((0..n as usize).map(|i| T::from_f64(a + i as f64 * c)));
+                v
             } else {
                 let (a, b, c) = (start.to_i128(), limit.to_i128(), delta.to_i128());
                 ensure!(c != 0, "Range: delta must not be zero");
                 let diff = b - a;
                 let n = if (diff > 0) == (c > 0) && diff != 0 { (diff.abs() + c.abs() - 1) / c.abs() } else { 0 };
                 ensure!((n as u128) < MAX, "Range: too many elements ({})", n);
-                (0..n).map(|i| T::from_i128(a + i * c)).collect()
+                let mut v = super::alloc(n as usize)?;
+                v.extend((0..n).map(|i| T::from_i128(a + i * c)));
+                v
             };
             one(Tensor::vector(v))
         })

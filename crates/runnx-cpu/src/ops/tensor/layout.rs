@@ -147,7 +147,7 @@ pub(crate) fn concat_tensors(xs: &[&Tensor], axis: usize) -> Result<Tensor> {
     let total = prod(&out_shape)?;
     let out_strides = contiguous_strides(&out_shape);
     dispatch_all!(first.dtype(), T => {
-        let mut out = vec![T::default(); total];
+        let mut out = super::filled(total, T::default())?;
         let mut at = 0usize;
         for t in xs {
             let src = t.as_slice::<T>()?;
@@ -212,7 +212,10 @@ fn split(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let a = util::axis(axis, x.rank())?;
         ensure!(x.rank() > 0, "Split needs rank >= 1");
         let dim = x.shape()[a];
-        let sizes: Vec<usize> = match (attr_split.clone(), opt_ints(inputs, 1)?) {
+        let sizes: Vec<usize> = match (
+            attr_split.clone(),
+            opt_ints(inputs, 1)?.filter(|v| !v.is_empty()),
+        ) {
             (Some(s), _) | (None, Some(s)) => {
                 let s: Vec<usize> = s
                     .iter()
@@ -406,7 +409,7 @@ fn pad(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         for d in 0..r {
             let o = x.shape()[d] as i128 + begin[d] as i128 + end[d] as i128;
             ensure!(
-                o >= 0 && o < (1i128 << 48),
+                (0..1i128 << 48).contains(&o),
                 "Pad: invalid output size {} on axis {}",
                 o,
                 d
@@ -462,7 +465,7 @@ fn pad_fill<T: Elem>(v: f32) -> T {
     T::default()
 }
 
-fn pad_constant<T: Clone>(
+fn pad_constant<T: Clone + Default>(
     src: &[T],
     in_shape: &[usize],
     out_shape: &[usize],
@@ -471,14 +474,14 @@ fn pad_constant<T: Clone>(
     fill: T,
 ) -> Result<Vec<T>> {
     let total = prod(out_shape)?;
-    let mut out = vec![fill; total];
+    let mut out = super::filled(total, fill)?;
     let r = in_shape.len();
     let mut shape = Vec::with_capacity(r);
     let (mut s_off, mut d_off) = (0usize, 0usize);
     let (ss, ds) = (contiguous_strides(in_shape), contiguous_strides(out_shape));
     for d in 0..r {
-        let crop_b = (-begin[d]).max(0) as usize;
-        let crop_e = (-end[d]).max(0) as usize;
+        let crop_b = usize::try_from(begin[d].saturating_neg().max(0)).unwrap_or(usize::MAX);
+        let crop_e = usize::try_from(end[d].saturating_neg().max(0)).unwrap_or(usize::MAX);
         let n = in_shape[d].saturating_sub(crop_b).saturating_sub(crop_e);
         if n == 0 {
             return Ok(out);
@@ -514,15 +517,17 @@ fn pad_mapped<T: Clone>(
     if total == 0 {
         return Ok(Vec::new());
     }
+    // Allocate first: the index maps below are no larger than the output.
+    let out = super::alloc(total)?;
     let ss = contiguous_strides(in_shape);
     // Per axis: output index -> source element offset along that axis.
     let mut maps: Vec<Vec<usize>> = Vec::with_capacity(in_shape.len());
     for d in 0..in_shape.len() {
-        let n = in_shape[d] as i64;
+        let n = in_shape[d] as i128;
         ensure!(n > 0, "Pad: cannot pad an empty axis in this mode");
-        let m = (0..out_shape[d] as i64)
+        let m = (0..out_shape[d] as i128)
             .map(|o| {
-                let i = o - begin[d];
+                let i = o - begin[d] as i128;
                 let j = match mode {
                     PadMode::Edge => i.clamp(0, n - 1),
                     PadMode::Wrap => i.rem_euclid(n),
@@ -545,13 +550,16 @@ fn pad_mapped<T: Clone>(
             .collect();
         maps.push(m);
     }
-    Ok(gather_maps(src, out_shape, &maps))
+    Ok(gather_maps(out, src, out_shape, &maps))
 }
 
 /// out[i0, .., ik] = src[maps[0][i0] + .. + maps[k][ik]]. Offsets must be in range.
-fn gather_maps<T: Clone>(src: &[T], out_shape: &[usize], maps: &[Vec<usize>]) -> Vec<T> {
-    let total: usize = out_shape.iter().product();
-    let mut out = Vec::with_capacity(total);
+fn gather_maps<T: Clone>(
+    mut out: Vec<T>,
+    src: &[T],
+    out_shape: &[usize],
+    maps: &[Vec<usize>],
+) -> Vec<T> {
     let r = out_shape.len();
     if r == 0 {
         out.extend(src.first().cloned());
@@ -708,7 +716,7 @@ fn center_crop_pad(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let d_off: usize = region.iter().zip(&ds).map(|(r, &s)| r.1 * s as usize).sum();
         let total = prod(&out_shape)?;
         dispatch_all!(x.dtype(), T => {
-            let mut out = vec![T::default(); total];
+            let mut out = super::filled(total, T::default())?;
             if total > 0 {
                 strided::copy_into(
                     &mut out,

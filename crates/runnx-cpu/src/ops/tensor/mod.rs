@@ -64,6 +64,23 @@ pub(crate) fn norm_index(ix: i64, dim: usize) -> Result<usize> {
     Ok(j as usize)
 }
 
+/// An empty vector with room for `n` elements; an error (not an abort) when the
+/// allocation fails, since sizes come from the model.
+pub(crate) fn alloc<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        runnx_ir::Error::invalid(format!("cannot allocate a tensor of {n} elements"))
+    })?;
+    Ok(v)
+}
+
+/// `n` copies of `x`, failing cleanly when the allocation does.
+pub(crate) fn filled<T: Clone>(n: usize, x: T) -> Result<Vec<T>> {
+    let mut v = alloc(n)?;
+    v.resize(n, x);
+    Ok(v)
+}
+
 /// Product of dimensions in a range, checked.
 pub(crate) fn prod(dims: &[usize]) -> Result<usize> {
     runnx_ir::tensor::checked_len(dims)
@@ -226,5 +243,222 @@ pub(crate) mod testutil {
         let refs: Vec<Option<&Value>> = vals.iter().map(|v| v.as_ref()).collect();
         let out = k.run(&Inputs::new(&refs))?;
         out.into_iter().map(|v| v.into_tensor()).collect()
+    }
+}
+
+#[cfg(test)]
+mod adversarial {
+    use super::testutil::run;
+    use runnx_ir::{Attribute, Tensor};
+
+    fn v(x: Vec<i64>) -> Option<Tensor> {
+        Some(Tensor::vector(x))
+    }
+
+    #[test]
+    fn hostile_inputs_are_errors_not_panics() {
+        let x = Some(Tensor::new(vec![2, 3], vec![1f32, 2., 3., 4., 5., 6.]).unwrap());
+        let (mn, mx) = (i64::MIN, i64::MAX);
+        // Slice with extreme starts/ends/steps.
+        for (s, e, st) in [
+            (mn, mx, mx),
+            (mx, mn, mn),
+            (mn, mn, -1),
+            (0, mx, mn),
+            (-1, mn, -1),
+        ] {
+            let _ = run(
+                "Slice",
+                13,
+                vec![],
+                vec![x.clone(), v(vec![s]), v(vec![e]), v(vec![1]), v(vec![st])],
+            );
+        }
+        let out = run(
+            "Slice",
+            13,
+            vec![],
+            vec![x.clone(), v(vec![-1]), v(vec![mn]), v(vec![1]), v(vec![-1])],
+        )
+        .unwrap();
+        assert_eq!(out[0].as_slice::<f32>().unwrap(), &[3., 2., 1., 6., 5., 4.]);
+        // Pad with extreme pads, every mode.
+        for mode in ["constant", "reflect", "edge", "wrap"] {
+            for pads in [
+                vec![mn, 0, mx, 0],
+                vec![-5, 0, 0, 0],
+                vec![0, 1 << 40, 0, 1 << 40],
+                vec![-2, -3, 0, 0],
+            ] {
+                let attrs = vec![("mode", Attribute::String(mode.as_bytes().to_vec()))];
+                let _ = run("Pad", 18, attrs, vec![x.clone(), v(pads)]);
+            }
+        }
+        // Huge outputs fail cleanly.
+        assert!(run(
+            "Tile",
+            13,
+            vec![],
+            vec![x.clone(), v(vec![1 << 20, 1 << 20])]
+        )
+        .is_err());
+        assert!(run("Tile", 13, vec![], vec![x.clone(), v(vec![mx, mx])]).is_err());
+        assert!(run(
+            "Expand",
+            13,
+            vec![],
+            vec![x.clone(), v(vec![1 << 30, 1 << 20, 3])]
+        )
+        .is_err());
+        assert!(run(
+            "ConstantOfShape",
+            20,
+            vec![],
+            vec![v(vec![1 << 30, 1 << 30])]
+        )
+        .is_err());
+        assert!(run("ConstantOfShape", 20, vec![], vec![v(vec![-1])]).is_err());
+        assert!(run(
+            "Range",
+            20,
+            vec![],
+            vec![
+                Some(Tensor::scalar(0i64)),
+                Some(Tensor::scalar(mx)),
+                Some(Tensor::scalar(1i64))
+            ]
+        )
+        .is_err());
+        assert!(run(
+            "Range",
+            20,
+            vec![],
+            vec![
+                Some(Tensor::scalar(mn)),
+                Some(Tensor::scalar(mx)),
+                Some(Tensor::scalar(mx))
+            ]
+        )
+        .is_ok());
+        // Bad axes, indices, shapes.
+        assert!(run("Reshape", 14, vec![], vec![x.clone(), v(vec![mx, 2])]).is_err());
+        assert!(run("Reshape", 14, vec![], vec![x.clone(), v(vec![-2, 3])]).is_err());
+        assert!(run(
+            "Transpose",
+            13,
+            vec![("perm", Attribute::Ints(vec![0, 0]))],
+            vec![x.clone()]
+        )
+        .is_err());
+        assert!(run(
+            "Transpose",
+            13,
+            vec![("perm", Attribute::Ints(vec![0]))],
+            vec![x.clone()]
+        )
+        .is_err());
+        assert!(run("Squeeze", 13, vec![], vec![x.clone(), v(vec![0])]).is_err());
+        assert!(run("Unsqueeze", 13, vec![], vec![x.clone(), v(vec![mn])]).is_err());
+        assert!(run(
+            "Flatten",
+            13,
+            vec![("axis", Attribute::Int(mn))],
+            vec![x.clone()]
+        )
+        .is_err());
+        assert!(run("Split", 13, vec![], vec![x.clone(), v(vec![mx, 2])]).is_err());
+        assert!(run(
+            "Gather",
+            13,
+            vec![("axis", Attribute::Int(mx))],
+            vec![x.clone(), v(vec![0])]
+        )
+        .is_err());
+        assert!(run("GatherElements", 13, vec![], vec![x.clone(), v(vec![0])]).is_err());
+        let idx2 = Some(Tensor::new(vec![1, 1], vec![mn]).unwrap());
+        assert!(run("GatherND", 13, vec![], vec![x.clone(), idx2.clone()]).is_err());
+        assert!(run("ScatterND", 13, vec![], vec![x.clone(), idx2, v(vec![1])]).is_err());
+        assert!(run(
+            "OneHot",
+            11,
+            vec![],
+            vec![
+                v(vec![mn, mx]),
+                Some(Tensor::scalar(3i64)),
+                Some(Tensor::vector(vec![0f32, 1.]))
+            ]
+        )
+        .is_ok());
+        assert!(run(
+            "OneHot",
+            11,
+            vec![],
+            vec![
+                v(vec![1]),
+                Some(Tensor::scalar(f32::NAN)),
+                Some(Tensor::vector(vec![0f32, 1.]))
+            ]
+        )
+        .is_err());
+        assert!(run(
+            "EyeLike",
+            11,
+            vec![("k", Attribute::Int(mx))],
+            vec![x.clone()]
+        )
+        .is_ok());
+        assert!(run(
+            "EyeLike",
+            11,
+            vec![("k", Attribute::Int(mn))],
+            vec![x.clone()]
+        )
+        .is_ok());
+        assert!(run(
+            "Trilu",
+            14,
+            vec![],
+            vec![x.clone(), Some(Tensor::scalar(mn))]
+        )
+        .is_ok());
+        assert!(run("TopK", 11, vec![], vec![x.clone(), v(vec![mx])]).is_err());
+        assert!(run("TopK", 11, vec![], vec![x.clone(), v(vec![-1])]).is_err());
+        assert!(run(
+            "CumSum",
+            14,
+            vec![],
+            vec![x.clone(), Some(Tensor::scalar(mn))]
+        )
+        .is_err());
+        assert!(run(
+            "DepthToSpace",
+            13,
+            vec![("blocksize", Attribute::Int(mx))],
+            vec![x.clone()]
+        )
+        .is_err());
+        assert!(run(
+            "SpaceToDepth",
+            13,
+            vec![("blocksize", Attribute::Int(0))],
+            vec![x.clone()]
+        )
+        .is_err());
+        assert!(run(
+            "Compress",
+            11,
+            vec![],
+            vec![x.clone(), Some(Tensor::vector(vec![true; 9]))]
+        )
+        .is_err());
+        assert!(run(
+            "ReverseSequence",
+            10,
+            vec![],
+            vec![x.clone(), v(vec![9, 9, 9])]
+        )
+        .is_err());
+        assert!(run("CenterCropPad", 18, vec![], vec![x.clone(), v(vec![mn, 2])]).is_err());
+        assert!(run("Det", 11, vec![], vec![x]).is_err());
     }
 }

@@ -95,10 +95,10 @@ fn at(base: usize, delta: isize) -> usize {
     base.wrapping_add_signed(delta)
 }
 
-const TILE: usize = 32;
+const TILE: usize = 64;
 
 /// Serial copy over a coalesced problem. `dst` positions are relative to `dst`.
-fn copy_serial<T: Clone>(
+fn copy_serial<T: Clone + Default>(
     dst: &mut [T],
     d_off: usize,
     ds: &[isize],
@@ -112,7 +112,7 @@ fn copy_serial<T: Clone>(
     let (n, dl, sl) = (shape[last], ds[last], ss[last]);
     // A transpose: the inner source stride is large but some other dimension is
     // contiguous in the source. Copy in tiles over (k, last).
-    let tiled = if sl != 1 && n >= 8 {
+    let tiled = if dl == 1 && sl > 1 && n >= 8 {
         (0..last).rev().find(|&k| ss[k] == 1 && shape[k] >= 8)
     } else {
         None
@@ -121,6 +121,13 @@ fn copy_serial<T: Clone>(
     let outer: usize = outer_dims.iter().map(|&k| shape[k]).product();
     let mut idx = vec![0usize; outer_dims.len()];
     let (mut d, mut s) = (d_off, s_off);
+    // Transposes go through an L1-sized tile so that power-of-two strides on
+    // either side do not evict lines still in use.
+    let mut buf: Vec<T> = if tiled.is_some() {
+        vec![T::default(); TILE * TILE]
+    } else {
+        Vec::new()
+    };
     for _ in 0..outer {
         match tiled {
             Some(k) => {
@@ -129,12 +136,17 @@ fn copy_serial<T: Clone>(
                     let ke = (kb + TILE).min(m);
                     for jb in (0..n).step_by(TILE) {
                         let je = (jb + TILE).min(n);
-                        for kk in kb..ke {
-                            let drow = at(d, kk as isize * dk);
-                            let srow = at(s, kk as isize);
-                            for j in jb..je {
-                                dst[at(drow, j as isize * dl)] =
-                                    src[at(srow, j as isize * sl)].clone();
+                        let (kh, jw) = (ke - kb, je - jb);
+                        // Read source rows (contiguous along k) into the tile...
+                        for j in 0..jw {
+                            let s0 = at(s, kb as isize + (jb + j) as isize * sl);
+                            buf[j * TILE..j * TILE + kh].clone_from_slice(&src[s0..s0 + kh]);
+                        }
+                        // ...and write destination rows (contiguous along the last axis).
+                        for kk in 0..kh {
+                            let d0 = at(d, (kb + kk) as isize * dk) + jb;
+                            for (j, o) in dst[d0..d0 + jw].iter_mut().enumerate() {
+                                *o = buf[j * TILE + kk].clone();
                             }
                         }
                     }
@@ -145,6 +157,11 @@ fn copy_serial<T: Clone>(
                     dst[d..d + n].clone_from_slice(&src[s..s + n]);
                 } else if dl == 1 && sl == 0 {
                     dst[d..d + n].fill(src[s].clone());
+                } else if dl == 1 && sl > 0 {
+                    let run = &mut dst[d..d + n];
+                    for (o, x) in run.iter_mut().zip(src[s..].iter().step_by(sl as usize)) {
+                        *o = x.clone();
+                    }
                 } else {
                     for j in 0..n as isize {
                         dst[at(d, j * dl)] = src[at(s, j * sl)].clone();
@@ -168,7 +185,7 @@ fn copy_serial<T: Clone>(
 }
 
 /// Copy `src` seen through `sv` into `dst` seen through `dv`, over `shape`.
-pub fn copy_into<T: Clone>(
+pub fn copy_into<T: Clone + Default>(
     dst: &mut [T],
     dv: &View,
     src: &[T],
@@ -201,7 +218,7 @@ pub fn gather<T: Clone + Default + Send + Sync>(
         "strided copy rank mismatch (internal error)"
     );
     let total = runnx_ir::tensor::checked_len(shape)?;
-    let mut out = vec![T::default(); total];
+    let mut out = super::filled(total, T::default())?;
     if total == 0 {
         return Ok(out);
     }
@@ -285,6 +302,10 @@ mod tests {
             (vec![2, 3, 4, 5], vec![3, 1, 0, 2]),
             (vec![9, 33, 17], vec![2, 0, 1]),
             (vec![1, 64, 1, 70], vec![3, 2, 1, 0]),
+            // Large enough for the parallel path.
+            (vec![3, 200, 150], vec![0, 2, 1]),
+            (vec![300, 260], vec![1, 0]),
+            (vec![70, 8, 130], vec![2, 1, 0]),
         ] {
             let n: usize = shape.iter().product();
             let src: Vec<i32> = (0..n as i32).collect();
@@ -321,5 +342,60 @@ mod tests {
             strides: vec![1],
         };
         assert!(gather(&src, &v, &[3]).is_err());
+    }
+
+    fn naive_transpose_f32(src: &[f32], shape: &[usize], perm: &[usize]) -> Vec<f32> {
+        let st = contiguous_strides(shape);
+        let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+        let r = out_shape.len();
+        let total: usize = out_shape.iter().product();
+        let mut out = Vec::with_capacity(total);
+        let mut idx = vec![0usize; r];
+        let mut off = 0isize;
+        for _ in 0..total {
+            out.push(src[off as usize]);
+            for d in (0..r).rev() {
+                idx[d] += 1;
+                off += st[perm[d]];
+                if idx[d] < out_shape[d] {
+                    break;
+                }
+                off -= st[perm[d]] * out_shape[d] as isize;
+                idx[d] = 0;
+            }
+        }
+        out
+    }
+
+    #[test]
+    #[ignore]
+    fn transpose_speed() {
+        for (shape, perm) in [
+            (vec![2048, 2048], vec![1, 0]),
+            (vec![2000, 2000], vec![1, 0]),
+            (vec![2048, 2048], vec![0, 1]),
+            (vec![1, 128, 12, 64], vec![0, 2, 3, 1]),
+            (vec![1, 128, 12, 64], vec![0, 2, 1, 3]),
+            (vec![1, 32, 112, 112], vec![0, 2, 3, 1]),
+        ] {
+            let n: usize = shape.iter().product();
+            let src: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let t = std::time::Instant::now();
+            for _ in 0..10 {
+                std::hint::black_box(transpose(&src, &shape, &perm).unwrap());
+            }
+            let per = t.elapsed().as_secs_f64() / 10.0;
+            let t = std::time::Instant::now();
+            for _ in 0..10 {
+                std::hint::black_box(naive_transpose_f32(&src, &shape, &perm));
+            }
+            let naive = t.elapsed().as_secs_f64() / 10.0;
+            eprintln!("naive: {:.3} ms", naive * 1e3);
+            eprintln!(
+                "{shape:?} {perm:?}: {:.3} ms, {:.2} GB/s",
+                per * 1e3,
+                (n * 8) as f64 / per / 1e9
+            );
+        }
     }
 }
