@@ -6,6 +6,7 @@
 //! direct path. Bias and activation run in the GEMM epilogue.
 
 use super::common::*;
+use super::simd;
 use crate::gemm::{self, Activation, Bias, Epilogue, MatRef};
 use runnx_ir::{ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
 
@@ -421,44 +422,88 @@ fn col2im(col: &[f32], mg: usize, g: &Geom, y: &mut [f32]) {
     }
 }
 
+thread_local! {
+    static DW_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Direct 2-D convolution of one channel (depthwise): `x` `[H, W]`, `w` `[kh, kw]`,
-/// `y` `[OH, OW]` filled with `bias` + the sum.
+/// `y` `[OH, OW]` filled with `act(bias + sum)`.
+///
+/// The channel is first copied into a zero-padded buffer split into
+/// `stride_h x stride_w` phase planes (`plane[qr][qc][r][t] = padded[r*sh + qr][t*sw + qc]`),
+/// each `plen` wide. Then every kernel tap reads one contiguous run of a plane for the
+/// whole output (computed `plen` wide, the extra columns discarded), so each tap is
+/// one long vectorised update whatever the strides and the image size.
 fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation) {
+    DW_SCRATCH.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        depthwise_2d_with(x, w, bias, g, y, act, &mut buf)
+    })
+}
+
+fn depthwise_2d_with(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation, buf: &mut Vec<f32>) {
     let (ih, iw) = (g.input[0], g.input[1]);
     let (kh, kw) = (g.kernel[0], g.kernel[1]);
     let (oh, ow) = (g.output[0], g.output[1]);
     let (sh, sw) = (g.strides[0], g.strides[1]);
     let (dh, dw) = (g.dil[0], g.dil[1]);
-    for r in 0..oh {
-        let yrow = &mut y[r * ow..(r + 1) * ow];
-        yrow.fill(bias);
-        for a in 0..kh {
-            let i = (r * sh + a * dh) as isize - g.pad[0];
-            if i < 0 || i >= ih as isize {
-                continue;
-            }
-            let xrow = &x[i as usize * iw..(i as usize + 1) * iw];
-            for b in 0..kw {
-                let wv = w[a * kw + b];
-                let off = (b * dw) as isize - g.pad[1];
-                let (lo, hi) = valid_range(ow, sw, off, iw);
-                if lo >= hi {
-                    continue;
-                }
-                let start = (lo as isize * sw as isize + off) as usize;
-                if sw == 1 {
-                    let xs = &xrow[start..start + (hi - lo)];
-                    yrow[lo..hi]
-                        .iter_mut()
-                        .zip(xs)
-                        .for_each(|(o, &v)| *o += wv * v);
-                } else {
-                    for (j, o) in yrow[lo..hi].iter_mut().enumerate() {
-                        *o += wv * xrow[start + j * sw];
-                    }
-                }
-            }
+    let (pt, pl) = (g.pad[0], g.pad[1]);
+    // Padded extent actually read.
+    let ph = (oh - 1) * sh + (kh - 1) * dh + 1;
+    let pw = (ow - 1) * sw + (kw - 1) * dw + 1;
+    let plen = pw.div_ceil(sw);
+    let prow = ph.div_ceil(sh) + 1; // one spare row: the discarded columns read past the end
+    let plane = prow * plen;
+    let out_len = oh * plen;
+    buf.clear();
+    buf.resize(sh * sw * plane + out_len, 0.0);
+    let (planes, out) = buf.split_at_mut(sh * sw * plane);
+    // Padded columns c with 0 <= c - pl < iw.
+    let c_lo = pl.max(0) as usize;
+    let c_hi = ((iw as isize + pl).max(0) as usize).min(pw);
+    for r in 0..ph {
+        let sr = r as isize - pt;
+        if sr < 0 || sr >= ih as isize {
+            continue;
         }
+        let src = &x[sr as usize * iw..(sr as usize + 1) * iw];
+        let (qr, rr) = (r % sh, r / sh);
+        if sw == 1 {
+            if c_lo < c_hi {
+                let d = &mut planes[qr * plane + rr * plen..][..plen];
+                let s0 = (c_lo as isize - pl) as usize;
+                d[c_lo..c_hi].copy_from_slice(&src[s0..s0 + (c_hi - c_lo)]);
+            }
+            continue;
+        }
+        // Deinterleave the row into its sw column phases in one pass.
+        let row_planes = &mut planes[qr * sw * plane..(qr + 1) * sw * plane];
+        for c in c_lo..c_hi {
+            let v = src[(c as isize - pl) as usize];
+            let (qc, t) = if sw == 2 { (c & 1, c >> 1) } else { (c % sw, c / sw) };
+            row_planes[qc * plane + rr * plen + t] = v;
+        }
+    }
+    let tap = |t: usize| {
+        let (a, b) = (t / kw, t % kw);
+        let (dr, dc) = (a * dh, b * dw);
+        let start = ((dr % sh) * sw + dc % sw) * plane + (dr / sh) * plen + dc / sw;
+        (start, w[t])
+    };
+    out.fill(bias);
+    if kh * kw == 9 {
+        let taps: [(usize, f32); 9] = std::array::from_fn(tap);
+        let s: [&[f32]; 9] = std::array::from_fn(|t| &planes[taps[t].0..taps[t].0 + out_len]);
+        let wv: [f32; 9] = std::array::from_fn(|t| taps[t].1);
+        simd::taps9(out, &s, &wv);
+    } else {
+        for t in 0..kh * kw {
+            let (start, wv) = tap(t);
+            simd::axpy(out, &planes[start..start + out_len], wv);
+        }
+    }
+    for (r, yrow) in y.chunks_exact_mut(ow).take(oh).enumerate() {
+        yrow.copy_from_slice(&out[r * plen..r * plen + ow]);
         act.apply(yrow);
     }
 }

@@ -14,6 +14,7 @@ mod deform;
 pub mod fused;
 pub mod matmul;
 mod quant;
+mod simd;
 
 pub fn register(r: &mut Registry) {
     r.add("MatMul", matmul::build_matmul);
@@ -31,4 +32,82 @@ pub fn register(r: &mut Registry) {
     r.add_in("runnx", "FusedConv", 1, conv::build_fused_conv);
     r.add_in("runnx", "FusedGemm", 1, matmul::build_fused_gemm);
     r.add_in("runnx", "FusedMatMul", 1, matmul::build_fused_matmul);
+}
+
+#[cfg(test)]
+mod bench {
+    use super::conv::{conv_f32, ConvParams};
+    use super::matmul::matmul_f32;
+    use crate::gemm::Activation;
+
+    /// Best single run over ~0.5 s (robust to a busy machine).
+    fn time(name: &str, mut f: impl FnMut()) {
+        if std::env::var("NN_BENCH").is_ok_and(|v| !name.contains(&v)) {
+            return;
+        }
+        f();
+        let mut best = f64::MAX;
+        let start = std::time::Instant::now();
+        let mut runs = 0;
+        while runs < 3 || start.elapsed().as_secs_f64() < 0.5 {
+            let t = std::time::Instant::now();
+            f();
+            best = best.min(t.elapsed().as_secs_f64());
+            runs += 1;
+        }
+        println!("{name}: {:.0} us", best * 1e6);
+    }
+
+    /// Single-thread timings of the BERT and MobileNetV2 shapes:
+    /// `cargo test --release -p runnx-cpu --lib nn_bench -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn nn_bench() {
+        println!("kernel: {}", crate::gemm::kernel_name());
+        crate::par::Pool::new(1).install(|| {
+            for (name, a, b) in [
+                ("mm 128x384x384", vec![128, 384], vec![384, 384]),
+                ("mm 128x384x1536", vec![128, 384], vec![384, 1536]),
+                ("mm 12x128x32x128", vec![12, 128, 32], vec![12, 32, 128]),
+                ("mm 12x128x128x32", vec![12, 128, 128], vec![12, 128, 32]),
+                ("mm 1024^3", vec![1024, 1024], vec![1024, 1024]),
+            ] {
+                let av = vec![0.5f32; a.iter().product()];
+                let bv = vec![0.25f32; b.iter().product()];
+                time(name, || {
+                    matmul_f32(&av, &a, &bv, &b, None, Activation::None).unwrap();
+                });
+            }
+            for (c, m, hw, k, s, g) in [
+                (3, 32, 224, 3, 2, 1),
+                (32, 32, 112, 3, 1, 32),
+                (32, 16, 112, 1, 1, 1),
+                (16, 96, 112, 1, 1, 1),
+                (96, 96, 112, 3, 2, 96),
+                (96, 24, 56, 1, 1, 1),
+                (144, 144, 56, 3, 1, 144),
+                (144, 24, 56, 1, 1, 1),
+                (960, 960, 7, 3, 1, 960),
+                (960, 160, 7, 1, 1, 1),
+                (320, 1280, 7, 1, 1, 1),
+            ] {
+                let xs = [1, c, hw, hw];
+                let ws = [m, c / g, k, k];
+                let x = vec![0.5f32; xs.iter().product()];
+                let w = vec![0.25f32; ws.iter().product()];
+                let b = vec![0.1f32; m];
+                let p = k as i64 / 2;
+                let params = ConvParams {
+                    auto_pad: "NOTSET".into(),
+                    group: g as i64,
+                    pads: Some(vec![p; 4]),
+                    strides: Some(vec![s as i64; 2]),
+                    ..Default::default()
+                };
+                time(&format!("conv c{c} m{m} hw{hw} k{k} s{s} g{g}"), || {
+                    conv_f32(&x, &xs, &w, &ws, Some(&b), &params, Activation::None).unwrap();
+                });
+            }
+        });
+    }
 }

@@ -1,0 +1,59 @@
+//! Hot elementwise loops compiled several times (AVX-512, AVX2+FMA, baseline) and
+//! picked at run time, so that auto-vectorised code uses the machine's full width.
+
+macro_rules! multiversion {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $t:ty),*) $body:block) => {
+        $(#[$m])*
+        pub fn $name($($arg: $t),*) {
+            #[inline(always)]
+            fn imp($($arg: $t),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $t),*) {
+                    imp($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $t),*) {
+                    imp($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the features the function was compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
+multiversion! {
+    /// `out[j] += sum_t w[t] * s[t][j]` over nine taps.
+    pub fn taps9(out: &mut [f32], s: &[&[f32]; 9], w: &[f32; 9]) {
+        let n = out.len();
+        let (s0, s1, s2, s3, s4, s5, s6, s7, s8) =
+            (&s[0][..n], &s[1][..n], &s[2][..n], &s[3][..n], &s[4][..n], &s[5][..n], &s[6][..n], &s[7][..n], &s[8][..n]);
+        for j in 0..n {
+            out[j] += w[0] * s0[j]
+                + w[1] * s1[j]
+                + w[2] * s2[j]
+                + w[3] * s3[j]
+                + w[4] * s4[j]
+                + w[5] * s5[j]
+                + w[6] * s6[j]
+                + w[7] * s7[j]
+                + w[8] * s8[j];
+        }
+    }
+}
+
+multiversion! {
+    /// `out[j] += w * src[j]`.
+    pub fn axpy(out: &mut [f32], src: &[f32], w: f32) {
+        out.iter_mut().zip(src).for_each(|(o, &v)| *o += w * v);
+    }
+}
