@@ -14,6 +14,7 @@ pub const DESC: KernelDesc = KernelDesc {
     mc: 128,
     nc: 1024,
     func: kernel,
+    direct: None,
 };
 
 /// # Safety

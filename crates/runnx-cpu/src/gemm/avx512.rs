@@ -14,6 +14,7 @@ pub const DESC: KernelDesc = KernelDesc {
     mc: 144,
     nc: 2048,
     func: kernel,
+    direct: Some(direct),
 };
 
 /// # Safety
@@ -40,17 +41,63 @@ unsafe fn inner(
     alpha: f32,
     beta: f32,
 ) {
+    body::<false>(k, a, 0, b, c, rsc, alpha, beta)
+}
+
+/// # Safety
+/// See [`super::DirectKernel`]; the CPU must support the kernel's features.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn direct(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    direct_inner(k, a, lda, b, c, rsc, alpha, beta)
+}
+
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn direct_inner(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    body::<true>(k, a, lda, b, c, rsc, alpha, beta)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn body<const DIRECT: bool>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+) {
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..k {
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for (i, row) in acc.iter_mut().enumerate() {
-            let av = _mm512_set1_ps(*a.add(i));
+            let av = _mm512_set1_ps(if DIRECT { *a.add(i * lda) } else { *a.add(i) });
             row[0] = _mm512_fmadd_ps(av, b0, row[0]);
             row[1] = _mm512_fmadd_ps(av, b1, row[1]);
         }
-        a = a.add(MR);
+        a = a.add(if DIRECT { 1 } else { MR });
         b = b.add(NR);
     }
     let va = _mm512_set1_ps(alpha);

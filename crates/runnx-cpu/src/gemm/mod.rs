@@ -49,6 +49,23 @@ pub type MicroKernel = unsafe fn(
     beta: f32,
 );
 
+/// A micro-kernel that reads A straight from a row-major matrix (row stride `lda`)
+/// instead of a packed panel: `a` points at the tile's first element, rows are `lda`
+/// apart. Saves packing A when it is row-major.
+///
+/// # Safety
+/// `a` addresses an `MR x k` block with row stride `lda`; otherwise as [`MicroKernel`].
+pub type DirectKernel = unsafe fn(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    alpha: f32,
+    beta: f32,
+);
+
 /// A micro-kernel and the blocking that suits it.
 #[derive(Clone, Copy)]
 pub struct KernelDesc {
@@ -59,6 +76,8 @@ pub struct KernelDesc {
     pub mc: usize,
     pub nc: usize,
     pub func: MicroKernel,
+    /// The same kernel reading A unpacked, where there is one.
+    pub direct: Option<DirectKernel>,
 }
 
 impl std::fmt::Debug for KernelDesc {
@@ -72,6 +91,17 @@ const MAX_MR: usize = 16;
 const MAX_NR: usize = 32;
 
 static FORCE_GENERIC: AtomicBool = AtomicBool::new(false);
+static NO_DIRECT: AtomicBool = AtomicBool::new(false);
+
+/// Whether kernels may read row-major A unpacked (on by default; tests turn it off
+/// to cover the packed path of every kernel).
+pub fn set_direct_a(on: bool) {
+    NO_DIRECT.store(!on, Ordering::Relaxed);
+}
+
+fn use_direct() -> bool {
+    !NO_DIRECT.load(Ordering::Relaxed)
+}
 
 /// Force (or stop forcing) the portable kernel, for tests and comparisons.
 pub fn force_generic(on: bool) {
@@ -602,6 +632,11 @@ impl Ctx<'_> {
         let mut tmp = [0f32; MAX_MR * MAX_NR];
         let c = self.c.0;
         let ldc = self.ldc;
+        let direct = if self.a.cs == 1 && use_direct() {
+            kd.direct
+        } else {
+            None
+        };
 
         let mut jc = j_lo;
         while jc < j_hi {
@@ -615,7 +650,15 @@ impl Ctx<'_> {
                 let mut ic = i_lo;
                 while ic < i_hi {
                     let mc = mc_max.min(i_hi - ic);
-                    pack_a(pa, self.a, ic, mc, pc, kc, mr);
+                    let full = mc / mr * mr;
+                    match direct {
+                        // Only the last, partial panel of rows needs packing.
+                        Some(_) if full < mc => {
+                            pack_a(pa, self.a, ic + full, mc - full, pc, kc, mr)
+                        }
+                        Some(_) => {}
+                        None => pack_a(pa, self.a, ic, mc, pc, kc, mr),
+                    }
                     let mut jr = 0;
                     while jr < nc {
                         let nr_eff = nr.min(nc - jr);
@@ -623,13 +666,31 @@ impl Ctx<'_> {
                         let mut ir = 0;
                         while ir < mc {
                             let mr_eff = mr.min(mc - ir);
-                            let ap = pa.as_ptr().add(ir * kc);
                             let (ci, cj) = (ic + ir, jc + jr);
                             let cp = c.add(ci * ldc + cj);
-                            if mr_eff == mr && nr_eff == nr {
-                                (kd.func)(kc, ap, bp, cp, ldc, self.alpha, beta);
+                            let full_tile = mr_eff == mr && nr_eff == nr;
+                            let (dst, rs, b_) = if full_tile {
+                                (cp, ldc, beta)
                             } else {
-                                (kd.func)(kc, ap, bp, tmp.as_mut_ptr(), nr, self.alpha, 0.0);
+                                (tmp.as_mut_ptr(), nr, 0.0)
+                            };
+                            match direct {
+                                Some(f) if mr_eff == mr => {
+                                    let ap = self.a.data.as_ptr().add(ci * self.a.rs + pc);
+                                    f(kc, ap, self.a.rs, bp, dst, rs, self.alpha, b_)
+                                }
+                                Some(_) => (kd.func)(kc, pa.as_ptr(), bp, dst, rs, self.alpha, b_),
+                                None => (kd.func)(
+                                    kc,
+                                    pa.as_ptr().add(ir * kc),
+                                    bp,
+                                    dst,
+                                    rs,
+                                    self.alpha,
+                                    b_,
+                                ),
+                            }
+                            if !full_tile {
                                 for i in 0..mr_eff {
                                     let crow =
                                         std::slice::from_raw_parts_mut(cp.add(i * ldc), nr_eff);
@@ -845,16 +906,22 @@ mod tests {
             (100, 100, 100),
             (13, 37, 600),
             (130, 70, 5),
+            (150, 40, 70),
+            (301, 50, 20),
         ];
-        for kern in available_kernels() {
-            for &(m, n, k) in &shapes {
-                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                    check(kern, m, n, k, ta, tb, 1.0, 0.0);
+        for direct in [true, false] {
+            set_direct_a(direct);
+            for kern in available_kernels() {
+                for &(m, n, k) in &shapes {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        check(kern, m, n, k, ta, tb, 1.0, 0.0);
+                    }
+                    check(kern, m, n, k, false, false, 0.5, 2.0);
+                    check(kern, m, n, k, true, false, -1.5, 1.0);
                 }
-                check(kern, m, n, k, false, false, 0.5, 2.0);
-                check(kern, m, n, k, true, false, -1.5, 1.0);
             }
         }
+        set_direct_a(true);
     }
 
     #[test]
