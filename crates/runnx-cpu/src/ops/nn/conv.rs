@@ -423,7 +423,8 @@ fn col2im(col: &[f32], mg: usize, g: &Geom, y: &mut [f32]) {
 }
 
 thread_local! {
-    static DW_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Depthwise scratch and the geometry its zero padding was laid out for.
+    static DW_SCRATCH: std::cell::RefCell<(Vec<f32>, [isize; 12])> = const { std::cell::RefCell::new((Vec::new(), [0; 12])) };
 }
 
 /// Direct 2-D convolution of one channel (depthwise): `x` `[H, W]`, `w` `[kh, kw]`,
@@ -436,8 +437,29 @@ thread_local! {
 /// one long vectorised update whatever the strides and the image size.
 fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation) {
     DW_SCRATCH.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        depthwise_2d_with(x, w, bias, g, y, act, &mut buf)
+        let mut guard = buf.borrow_mut();
+        let (buf, key) = &mut *guard;
+        // Every channel of a geometry writes the same interior cells, so the padding
+        // stays zero between channels and calls: clear only when the geometry changes.
+        let k: [isize; 12] = [
+            g.input[0] as isize,
+            g.input[1] as isize,
+            g.kernel[0] as isize,
+            g.kernel[1] as isize,
+            g.strides[0] as isize,
+            g.strides[1] as isize,
+            g.dil[0] as isize,
+            g.dil[1] as isize,
+            g.pad[0],
+            g.pad[1],
+            g.output[0] as isize,
+            g.output[1] as isize,
+        ];
+        if *key != k {
+            buf.clear();
+            *key = k;
+        }
+        depthwise_2d_with(x, w, bias, g, y, act, buf)
     })
 }
 
@@ -455,7 +477,6 @@ fn depthwise_2d_with(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], a
     let prow = ph.div_ceil(sh) + 1; // one spare row: the discarded columns read past the end
     let plane = prow * plen;
     let out_len = oh * plen;
-    buf.clear();
     buf.resize(sh * sw * plane + out_len, 0.0);
     let (planes, out) = buf.split_at_mut(sh * sw * plane);
     // Padded columns c with 0 <= c - pl < iw.
@@ -476,12 +497,24 @@ fn depthwise_2d_with(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], a
             }
             continue;
         }
-        // Deinterleave the row into its sw column phases in one pass.
         let row_planes = &mut planes[qr * sw * plane..(qr + 1) * sw * plane];
+        if sw == 2 && c_lo < c_hi {
+            // Deinterleave the row into its two column phases (vectorised).
+            let (p0, p1) = row_planes.split_at_mut(plane);
+            let s0 = (c_lo as isize - pl) as usize;
+            let src = &src[s0..s0 + (c_hi - c_lo)];
+            let t0 = c_lo / 2;
+            let (first, second) = if c_lo % 2 == 0 {
+                (&mut p0[rr * plen + t0..(rr + 1) * plen], &mut p1[rr * plen + t0..(rr + 1) * plen])
+            } else {
+                (&mut p1[rr * plen + t0..(rr + 1) * plen], &mut p0[rr * plen + t0 + 1..(rr + 1) * plen])
+            };
+            simd::deinterleave2(src, first, second);
+            continue;
+        }
         for c in c_lo..c_hi {
             let v = src[(c as isize - pl) as usize];
-            let (qc, t) = if sw == 2 { (c & 1, c >> 1) } else { (c % sw, c / sw) };
-            row_planes[qc * plane + rr * plen + t] = v;
+            row_planes[(c % sw) * plane + rr * plen + c / sw] = v;
         }
     }
     let tap = |t: usize| {

@@ -57,3 +57,17 @@ multiversion! {
         out.iter_mut().zip(src).for_each(|(o, &v)| *o += w * v);
     }
 }
+
+multiversion! {
+    /// `a[i] = src[2i]`, `b[i] = src[2i + 1]` (as far as `src` goes).
+    pub fn deinterleave2(src: &[f32], a: &mut [f32], b: &mut [f32]) {
+        let pairs = src.len() / 2;
+        for ((p, x), y) in src.chunks_exact(2).zip(a[..pairs].iter_mut()).zip(b[..pairs].iter_mut()) {
+            *x = p[0];
+            *y = p[1];
+        }
+        if src.len() % 2 == 1 {
+            a[pairs] = src[src.len() - 1];
+        }
+    }
+}
