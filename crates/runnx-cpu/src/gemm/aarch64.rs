@@ -1,6 +1,6 @@
 //! aarch64 NEON micro-kernel: 8 rows x 8 columns (16 q-register accumulators).
 
-use super::KernelDesc;
+use super::{KernelDesc, Store};
 use std::arch::aarch64::*;
 
 const MR: usize = 8;
@@ -15,6 +15,7 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 1024,
     func: kernel,
     direct: None,
+    fused_store: false,
 };
 
 /// # Safety
@@ -25,10 +26,9 @@ pub unsafe fn kernel(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
-    inner(k, a, b, c, rsc, alpha, beta)
+    inner(k, a, b, c, rsc, st)
 }
 
 #[target_feature(enable = "neon")]
@@ -38,9 +38,9 @@ unsafe fn inner(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
+    let (alpha, beta) = (st.alpha, st.beta);
     let mut acc = [[vdupq_n_f32(0.0); 2]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..k {

@@ -1,6 +1,6 @@
 //! x86_64 AVX2 + FMA micro-kernel: 6 rows x 16 columns (12 ymm accumulators).
 
-use super::KernelDesc;
+use super::{KernelDesc, Store};
 use std::arch::x86_64::*;
 
 const MR: usize = 6;
@@ -15,6 +15,7 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 2048,
     func: kernel,
     direct: Some(direct),
+    fused_store: true,
 };
 
 /// # Safety
@@ -25,10 +26,9 @@ pub unsafe fn kernel(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
-    inner(k, a, b, c, rsc, alpha, beta)
+    inner(k, a, b, c, rsc, st)
 }
 
 #[target_feature(enable = "avx2,fma")]
@@ -38,10 +38,9 @@ unsafe fn inner(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
-    body::<false>(k, a, 0, b, c, rsc, alpha, beta)
+    body::<false>(k, a, 0, b, c, rsc, st)
 }
 
 /// # Safety
@@ -54,10 +53,9 @@ pub unsafe fn direct(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
-    direct_inner(k, a, lda, b, c, rsc, alpha, beta)
+    direct_inner(k, a, lda, b, c, rsc, st)
 }
 
 #[target_feature(enable = "avx2,fma")]
@@ -69,10 +67,9 @@ unsafe fn direct_inner(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
-    body::<true>(k, a, lda, b, c, rsc, alpha, beta)
+    body::<true>(k, a, lda, b, c, rsc, st)
 }
 
 #[inline(always)]
@@ -84,8 +81,7 @@ unsafe fn body<const DIRECT: bool>(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     let (mut a, mut b) = (a, b);
@@ -100,17 +96,31 @@ unsafe fn body<const DIRECT: bool>(
         a = a.add(if DIRECT { 1 } else { MR });
         b = b.add(NR);
     }
+    let (alpha, beta) = (st.alpha, st.beta);
     let va = _mm256_set1_ps(alpha);
     let vb = _mm256_set1_ps(beta);
+    let (lo, hi) = st.clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let (vlo, vhi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
+    let clamp = st.clamp.is_some();
+    let mut cb = [_mm256_setzero_ps(); 2];
+    if !st.col_bias.is_null() {
+        cb = [_mm256_loadu_ps(st.col_bias), _mm256_loadu_ps(st.col_bias.add(8))];
+    }
     for (i, row) in acc.iter().enumerate() {
         let cp = c.add(i * rsc);
+        let rb = if st.row_bias.is_null() { 0.0 } else { *st.row_bias.add(i) };
+        let vrb = _mm256_set1_ps(rb);
         for (h, &v) in row.iter().enumerate() {
             let p = cp.add(h * 8);
-            let r = if beta == 0.0 {
+            let mut r = if beta == 0.0 {
                 _mm256_mul_ps(va, v)
             } else {
                 _mm256_fmadd_ps(vb, _mm256_loadu_ps(p), _mm256_mul_ps(va, v))
             };
+            r = _mm256_add_ps(r, _mm256_add_ps(vrb, cb[h]));
+            if clamp {
+                r = _mm256_min_ps(_mm256_max_ps(r, vlo), vhi);
+            }
             _mm256_storeu_ps(p, r);
         }
     }

@@ -1,6 +1,6 @@
 //! The portable micro-kernel: plain Rust on fixed-size arrays (auto-vectorised).
 
-use super::KernelDesc;
+use super::{KernelDesc, Store};
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -14,6 +14,7 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 1024,
     func: kernel,
     direct: None,
+    fused_store: false,
 };
 
 /// # Safety
@@ -24,9 +25,9 @@ pub unsafe fn kernel(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 ) {
+    let (alpha, beta) = (st.alpha, st.beta);
     let a = std::slice::from_raw_parts(a, k * MR);
     let b = std::slice::from_raw_parts(b, k * NR);
     let mut acc = [[0f32; NR]; MR];

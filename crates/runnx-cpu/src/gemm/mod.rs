@@ -22,6 +22,40 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
+/// Compile a function body for AVX-512, AVX2+FMA and the baseline, and pick one at
+/// run time (for auto-vectorised hot loops outside the micro-kernels).
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $t:ty),*) $body:block) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $t),*) {
+            #[inline(always)]
+            fn imp($($arg: $t),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $t),*) {
+                    imp($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $t),*) {
+                    imp($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the features the function was compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
+pub(crate) use multiversion;
+
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 #[cfg(target_arch = "x86_64")]
@@ -45,9 +79,26 @@ pub type MicroKernel = unsafe fn(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 );
+
+/// How a micro-kernel writes its tile: `c = alpha*acc + beta*c` (C not read when
+/// `beta == 0`), and for kernels with `fused_store`, then `+ row_bias[i] + col_bias[j]`
+/// (each when non-null; `MR` / `NR` values) and a clamp to `[lo, hi]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Store {
+    pub alpha: f32,
+    pub beta: f32,
+    pub row_bias: *const f32,
+    pub col_bias: *const f32,
+    pub clamp: Option<(f32, f32)>,
+}
+
+impl Store {
+    fn plain(alpha: f32, beta: f32) -> Store {
+        Store { alpha, beta, row_bias: std::ptr::null(), col_bias: std::ptr::null(), clamp: None }
+    }
+}
 
 /// A micro-kernel that reads A straight from a row-major matrix (row stride `lda`)
 /// instead of a packed panel: `a` points at the tile's first element, rows are `lda`
@@ -62,8 +113,7 @@ pub type DirectKernel = unsafe fn(
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 );
 
 /// A micro-kernel and the blocking that suits it.
@@ -78,6 +128,8 @@ pub struct KernelDesc {
     pub func: MicroKernel,
     /// The same kernel reading A unpacked, where there is one.
     pub direct: Option<DirectKernel>,
+    /// Whether the kernel applies `Store`'s bias and clamp itself.
+    pub fused_store: bool,
 }
 
 impl std::fmt::Debug for KernelDesc {
@@ -253,7 +305,7 @@ impl Activation {
     }
 
     /// Apply in place.
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, x: &mut [f32]) {
         match self {
             Activation::None => {}
@@ -281,7 +333,7 @@ impl Activation {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
@@ -322,20 +374,27 @@ impl<'a> Epilogue<'a> {
     /// Apply to the `rows x cols` block of C at `c` (row stride `ldc`) whose top-left
     /// element is C's `(i0, j0)`.
     fn apply(&self, c: &mut [f32], ldc: usize, i0: usize, j0: usize, rows: usize, cols: usize) {
+        let (rb, cb): (&[f32], &[f32]) = match self.bias {
+            Bias::None => (&[], &[]),
+            Bias::Row(b) => (&b[i0..i0 + rows], &[]),
+            Bias::Col(b) => (&[], &b[j0..j0 + cols]),
+        };
+        apply_tile(c, ldc, rows, cols, rb, cb, self.act);
+    }
+}
+
+multiversion! {
+    /// Bias (per row `rb` or per column `cb`, either may be empty) then activation.
+    fn apply_tile(c: &mut [f32], ldc: usize, rows: usize, cols: usize, rb: &[f32], cb: &[f32], act: Activation) {
         for i in 0..rows {
             let row = &mut c[i * ldc..i * ldc + cols];
-            match self.bias {
-                Bias::None => {}
-                Bias::Row(b) => {
-                    let v = b[i0 + i];
-                    row.iter_mut().for_each(|x| *x += v);
-                }
-                Bias::Col(b) => row
-                    .iter_mut()
-                    .zip(&b[j0..j0 + cols])
-                    .for_each(|(x, v)| *x += v),
+            if let Some(&v) = rb.get(i) {
+                row.iter_mut().for_each(|x| *x += v);
             }
-            self.act.apply(row);
+            if !cb.is_empty() {
+                row.iter_mut().zip(cb).for_each(|(x, v)| *x += v);
+            }
+            act.apply(row);
         }
     }
 }
@@ -632,6 +691,12 @@ impl Ctx<'_> {
         let mut tmp = [0f32; MAX_MR * MAX_NR];
         let c = self.c.0;
         let ldc = self.ldc;
+        // Relu and Clip fold into the kernels' store; other activations run after it.
+        let (clamp, rest_act) = match self.ep.act {
+            Activation::Relu => (Some((0.0, f32::INFINITY)), Activation::None),
+            Activation::Clip(lo, hi) => (Some((lo, hi)), Activation::None),
+            other => (None, other),
+        };
         let direct = if self.a.cs == 1 && use_direct() {
             kd.direct
         } else {
@@ -669,31 +734,38 @@ impl Ctx<'_> {
                             let (ci, cj) = (ic + ir, jc + jr);
                             let cp = c.add(ci * ldc + cj);
                             let full_tile = mr_eff == mr && nr_eff == nr;
-                            let (dst, rs, b_) = if full_tile {
-                                (cp, ldc, beta)
+                            let fuse = full_tile && last_k && kd.fused_store;
+                            let st = if fuse {
+                                Store {
+                                    alpha: self.alpha,
+                                    beta,
+                                    row_bias: match self.ep.bias {
+                                        Bias::Row(b) => b.as_ptr().add(ci),
+                                        _ => std::ptr::null(),
+                                    },
+                                    col_bias: match self.ep.bias {
+                                        Bias::Col(b) => b.as_ptr().add(cj),
+                                        _ => std::ptr::null(),
+                                    },
+                                    clamp,
+                                }
+                            } else if full_tile {
+                                Store::plain(self.alpha, beta)
                             } else {
-                                (tmp.as_mut_ptr(), nr, 0.0)
+                                Store::plain(self.alpha, 0.0)
                             };
+                            let (dst, rs) = if full_tile { (cp, ldc) } else { (tmp.as_mut_ptr(), nr) };
                             match direct {
                                 Some(f) if mr_eff == mr => {
                                     let ap = self.a.data.as_ptr().add(ci * self.a.rs + pc);
-                                    f(kc, ap, self.a.rs, bp, dst, rs, self.alpha, b_)
+                                    f(kc, ap, self.a.rs, bp, dst, rs, &st)
                                 }
-                                Some(_) => (kd.func)(kc, pa.as_ptr(), bp, dst, rs, self.alpha, b_),
-                                None => (kd.func)(
-                                    kc,
-                                    pa.as_ptr().add(ir * kc),
-                                    bp,
-                                    dst,
-                                    rs,
-                                    self.alpha,
-                                    b_,
-                                ),
+                                Some(_) => (kd.func)(kc, pa.as_ptr(), bp, dst, rs, &st),
+                                None => (kd.func)(kc, pa.as_ptr().add(ir * kc), bp, dst, rs, &st),
                             }
                             if !full_tile {
                                 for i in 0..mr_eff {
-                                    let crow =
-                                        std::slice::from_raw_parts_mut(cp.add(i * ldc), nr_eff);
+                                    let crow = std::slice::from_raw_parts_mut(cp.add(i * ldc), nr_eff);
                                     let trow = &tmp[i * nr..i * nr + nr_eff];
                                     if beta == 0.0 {
                                         crow.copy_from_slice(trow);
@@ -707,7 +779,11 @@ impl Ctx<'_> {
                             if last_k && !self.ep.is_none() {
                                 let len = (mr_eff - 1) * ldc + nr_eff;
                                 let tile = std::slice::from_raw_parts_mut(cp, len);
-                                self.ep.apply(tile, ldc, ci, cj, mr_eff, nr_eff);
+                                if !fuse {
+                                    self.ep.apply(tile, ldc, ci, cj, mr_eff, nr_eff);
+                                } else if rest_act != Activation::None {
+                                    apply_tile(tile, ldc, mr_eff, nr_eff, &[], &[], rest_act);
+                                }
                             }
                             ir += mr;
                         }

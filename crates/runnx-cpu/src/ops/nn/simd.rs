@@ -1,35 +1,7 @@
 //! Hot elementwise loops compiled several times (AVX-512, AVX2+FMA, baseline) and
 //! picked at run time, so that auto-vectorised code uses the machine's full width.
 
-macro_rules! multiversion {
-    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $t:ty),*) $body:block) => {
-        $(#[$m])*
-        pub fn $name($($arg: $t),*) {
-            #[inline(always)]
-            fn imp($($arg: $t),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $t),*) {
-                    imp($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $t),*) {
-                    imp($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the features the function was compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            imp($($arg),*)
-        }
-    };
-}
+use crate::gemm::multiversion;
 
 multiversion! {
     /// `out[j] += sum_t w[t] * s[t][j]` over nine taps.
