@@ -324,6 +324,7 @@ fn valid_range(out: usize, stride: usize, off: isize, len: usize) -> (usize, usi
 }
 
 /// im2col for one group: `x` is `[cg, in...]`, `col` becomes `[cg*K, out]`.
+#[inline(always)]
 pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut [T]) {
     let nd = g.input.len();
     let ks = g.kernel_size();
@@ -364,6 +365,14 @@ pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut 
                 let start = (base + lo as isize * s as isize + off_last) as usize;
                 if s == 1 {
                     dst[lo..hi].copy_from_slice(&xc[start..start + (hi - lo)]);
+                } else if s == 2 {
+                    // Pairs, so that the compiler can vectorise the even-element gather.
+                    let n = hi - lo;
+                    let pairs = &xc[start..start + 2 * (n - 1)];
+                    for (v, p) in dst[lo..hi - 1].iter_mut().zip(pairs.chunks_exact(2)) {
+                        *v = p[0];
+                    }
+                    dst[hi - 1] = xc[start + 2 * (n - 1)];
                 } else {
                     for (j, v) in dst[lo..hi].iter_mut().enumerate() {
                         *v = xc[start + j * s];
@@ -615,11 +624,40 @@ pub fn conv_f32(
 
     let pointwise = geom.is_pointwise();
     let kdim = cg * ks;
-    let mut col = if pointwise {
-        Vec::new()
-    } else {
-        vec![0f32; kdim * os]
-    };
+    COL_SCRATCH.with(|col| -> Result<()> {
+        let mut col = col.borrow_mut();
+        if !pointwise && col.len() < kdim * os {
+            // im2col writes every element, so stale contents never leak through.
+            col.resize(kdim * os, 0.0);
+        }
+        conv_groups(x, w, bias, act, &mut y, &mut col[..], n, c, m, group, &g2, pointwise)
+    })?;
+    Ok((out_shape, y))
+}
+
+thread_local! {
+    static COL_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The GEMM path of [`conv_f32`]: per image and group, im2col (unless pointwise) and GEMM.
+#[allow(clippy::too_many_arguments)]
+fn conv_groups(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+    col: &mut [f32],
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+    g2: &Geom,
+    pointwise: bool,
+) -> Result<()> {
+    let (cg, mg) = (c / group, m / group);
+    let (ks, is, os) = (g2.kernel_size(), g2.in_size(), g2.out_size());
+    let kdim = cg * ks;
     for img in 0..n {
         for gi in 0..group {
             let xg = &x[(img * c + gi * cg) * is..(img * c + (gi + 1) * cg) * is];
@@ -628,8 +666,9 @@ pub fn conv_f32(
             let bmat = if pointwise {
                 MatRef::row_major(xg, os)
             } else {
-                im2col(xg, cg, &g2, &mut col);
-                MatRef::row_major(&col, os)
+                let col = &mut col[..kdim * os];
+                simd::im2col_f32(xg, cg, g2, col);
+                MatRef::row_major(col, os)
             };
             let ep = Epilogue {
                 bias: bias.map_or(Bias::None, |b| Bias::Row(&b[gi * mg..(gi + 1) * mg])),
@@ -649,7 +688,7 @@ pub fn conv_f32(
             )?;
         }
     }
-    Ok((out_shape, y))
+    Ok(())
 }
 
 /// f32 transposed convolution. `x` is `[N, C, in...]`, `w` is `[C, M/group, k...]`.

@@ -43,3 +43,10 @@ multiversion! {
         }
     }
 }
+
+multiversion! {
+    /// [`super::conv::im2col`] for f32, compiled for the machine's vector width.
+    pub fn im2col_f32(x: &[f32], cg: usize, g: &super::conv::Geom, col: &mut [f32]) {
+        super::conv::im2col(x, cg, g, col)
+    }
+}
