@@ -15,31 +15,18 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 1024,
     func: kernel,
     direct: None,
+    direct_small: None,
     fused_store: false,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`]; the CPU must support NEON.
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     inner(k, a, b, c, rsc, st)
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn inner(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+unsafe fn inner(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     let (alpha, beta) = (st.alpha, st.beta);
     let mut acc = [[vdupq_n_f32(0.0); 2]; MR];
     let (mut a, mut b) = (a, b);

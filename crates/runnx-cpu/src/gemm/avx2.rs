@@ -15,31 +15,18 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 2048,
     func: kernel,
     direct: Some(direct),
+    direct_small: None,
     fused_store: true,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`]; the CPU must support AVX2 and FMA.
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     inner(k, a, b, c, rsc, st)
 }
 
 #[target_feature(enable = "avx2,fma")]
-unsafe fn inner(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+unsafe fn inner(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     body::<false>(k, a, 0, b, c, rsc, st)
 }
 
@@ -104,11 +91,18 @@ unsafe fn body<const DIRECT: bool>(
     let clamp = st.clamp.is_some();
     let mut cb = [_mm256_setzero_ps(); 2];
     if !st.col_bias.is_null() {
-        cb = [_mm256_loadu_ps(st.col_bias), _mm256_loadu_ps(st.col_bias.add(8))];
+        cb = [
+            _mm256_loadu_ps(st.col_bias),
+            _mm256_loadu_ps(st.col_bias.add(8)),
+        ];
     }
     for (i, row) in acc.iter().enumerate() {
         let cp = c.add(i * rsc);
-        let rb = if st.row_bias.is_null() { 0.0 } else { *st.row_bias.add(i) };
+        let rb = if st.row_bias.is_null() {
+            0.0
+        } else {
+            *st.row_bias.add(i)
+        };
         let vrb = _mm256_set1_ps(rb);
         for (h, &v) in row.iter().enumerate() {
             let p = cp.add(h * 8);

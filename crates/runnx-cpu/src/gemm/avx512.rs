@@ -15,32 +15,19 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 2048,
     func: kernel,
     direct: Some(direct),
+    direct_small: Some((4, direct4)),
     fused_store: true,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`]; the CPU must support AVX-512F.
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     inner(k, a, b, c, rsc, st)
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn inner(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
-    body::<false>(k, a, 0, b, c, rsc, st)
+unsafe fn inner(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
+    body::<false, MR>(k, a, 0, b, c, rsc, st)
 }
 
 /// # Safety
@@ -69,12 +56,12 @@ unsafe fn direct_inner(
     rsc: usize,
     st: &Store,
 ) {
-    body::<true>(k, a, lda, b, c, rsc, st)
+    body::<true, MR>(k, a, lda, b, c, rsc, st)
 }
 
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn body<const DIRECT: bool>(
+/// # Safety
+/// As [`direct`], for a 4-row tile (the rows left over below a multiple of 12).
+pub unsafe fn direct4(
     k: usize,
     a: *const f32,
     lda: usize,
@@ -83,7 +70,34 @@ unsafe fn body<const DIRECT: bool>(
     rsc: usize,
     st: &Store,
 ) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    direct4_inner(k, a, lda, b, c, rsc, st)
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn direct4_inner(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    st: &Store,
+) {
+    body::<true, 4>(k, a, lda, b, c, rsc, st)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn body<const DIRECT: bool, const R: usize>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    st: &Store,
+) {
+    let mut acc = [[_mm512_setzero_ps(); 2]; R];
     let (mut a, mut b) = (a, b);
     for _ in 0..k {
         let b0 = _mm512_loadu_ps(b);
@@ -104,11 +118,18 @@ unsafe fn body<const DIRECT: bool>(
     let clamp = st.clamp.is_some();
     let mut cb = [_mm512_setzero_ps(); 2];
     if !st.col_bias.is_null() {
-        cb = [_mm512_loadu_ps(st.col_bias), _mm512_loadu_ps(st.col_bias.add(16))];
+        cb = [
+            _mm512_loadu_ps(st.col_bias),
+            _mm512_loadu_ps(st.col_bias.add(16)),
+        ];
     }
     for (i, row) in acc.iter().enumerate() {
         let cp = c.add(i * rsc);
-        let rb = if st.row_bias.is_null() { 0.0 } else { *st.row_bias.add(i) };
+        let rb = if st.row_bias.is_null() {
+            0.0
+        } else {
+            *st.row_bias.add(i)
+        };
         let vrb = _mm512_set1_ps(rb);
         for (h, &v) in row.iter().enumerate() {
             let p = cp.add(h * 16);

@@ -14,19 +14,13 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 1024,
     func: kernel,
     direct: None,
+    direct_small: None,
     fused_store: false,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`].
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     let (alpha, beta) = (st.alpha, st.beta);
     let a = std::slice::from_raw_parts(a, k * MR);
     let b = std::slice::from_raw_parts(b, k * NR);

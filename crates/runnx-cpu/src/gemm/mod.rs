@@ -73,14 +73,8 @@ mod wasm32;
 /// # Safety
 /// `a` holds `k*MR` floats, `b` holds `k*NR` floats, `c` addresses an `MR x NR`
 /// tile with row stride `rsc`, and the CPU supports the kernel's features.
-pub type MicroKernel = unsafe fn(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-);
+pub type MicroKernel =
+    unsafe fn(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store);
 
 /// How a micro-kernel writes its tile: `c = alpha*acc + beta*c` (C not read when
 /// `beta == 0`), and for kernels with `fused_store`, then `+ row_bias[i] + col_bias[j]`
@@ -96,7 +90,13 @@ pub struct Store {
 
 impl Store {
     fn plain(alpha: f32, beta: f32) -> Store {
-        Store { alpha, beta, row_bias: std::ptr::null(), col_bias: std::ptr::null(), clamp: None }
+        Store {
+            alpha,
+            beta,
+            row_bias: std::ptr::null(),
+            col_bias: std::ptr::null(),
+            clamp: None,
+        }
     }
 }
 
@@ -128,6 +128,8 @@ pub struct KernelDesc {
     pub func: MicroKernel,
     /// The same kernel reading A unpacked, where there is one.
     pub direct: Option<DirectKernel>,
+    /// A direct kernel for `rows`-tall tiles, for the rows left below a multiple of MR.
+    pub direct_small: Option<(usize, DirectKernel)>,
     /// Whether the kernel applies `Store`'s bias and clamp itself.
     pub fused_store: bool,
 }
@@ -697,6 +699,7 @@ impl Ctx<'_> {
             Activation::Clip(lo, hi) => (Some((lo, hi)), Activation::None),
             other => (None, other),
         };
+        let small = kd.direct_small;
         let direct = if self.a.cs == 1 && use_direct() {
             kd.direct
         } else {
@@ -733,7 +736,10 @@ impl Ctx<'_> {
                             let mr_eff = mr.min(mc - ir);
                             let (ci, cj) = (ic + ir, jc + jr);
                             let cp = c.add(ci * ldc + cj);
-                            let full_tile = mr_eff == mr && nr_eff == nr;
+                            let small_ok =
+                                direct.is_some() && small.is_some_and(|(r, _)| mr_eff % r == 0);
+                            // Whether the kernel writes straight into C (else into `tmp`).
+                            let full_tile = nr_eff == nr && (mr_eff == mr || small_ok);
                             let fuse = full_tile && last_k && kd.fused_store;
                             let st = if fuse {
                                 Store {
@@ -754,18 +760,39 @@ impl Ctx<'_> {
                             } else {
                                 Store::plain(self.alpha, 0.0)
                             };
-                            let (dst, rs) = if full_tile { (cp, ldc) } else { (tmp.as_mut_ptr(), nr) };
+                            let (dst, rs) = if full_tile {
+                                (cp, ldc)
+                            } else {
+                                (tmp.as_mut_ptr(), nr)
+                            };
                             match direct {
                                 Some(f) if mr_eff == mr => {
                                     let ap = self.a.data.as_ptr().add(ci * self.a.rs + pc);
                                     f(kc, ap, self.a.rs, bp, dst, rs, &st)
+                                }
+                                Some(_) if mr_eff < mr && small_ok => {
+                                    // Rows below the last full tile, in small direct tiles.
+                                    if let Some((r, f)) = small {
+                                        let mut s = 0;
+                                        while s < mr_eff {
+                                            let ap =
+                                                self.a.data.as_ptr().add((ci + s) * self.a.rs + pc);
+                                            let mut st = st;
+                                            if !st.row_bias.is_null() {
+                                                st.row_bias = st.row_bias.add(s);
+                                            }
+                                            f(kc, ap, self.a.rs, bp, dst.add(s * rs), rs, &st);
+                                            s += r;
+                                        }
+                                    }
                                 }
                                 Some(_) => (kd.func)(kc, pa.as_ptr(), bp, dst, rs, &st),
                                 None => (kd.func)(kc, pa.as_ptr().add(ir * kc), bp, dst, rs, &st),
                             }
                             if !full_tile {
                                 for i in 0..mr_eff {
-                                    let crow = std::slice::from_raw_parts_mut(cp.add(i * ldc), nr_eff);
+                                    let crow =
+                                        std::slice::from_raw_parts_mut(cp.add(i * ldc), nr_eff);
                                     let trow = &tmp[i * nr..i * nr + nr_eff];
                                     if beta == 0.0 {
                                         crow.copy_from_slice(trow);
@@ -984,6 +1011,9 @@ mod tests {
             (130, 70, 5),
             (150, 40, 70),
             (301, 50, 20),
+            (40, 70, 30),
+            (44, 64, 300),
+            (16, 100, 16),
         ];
         for direct in [true, false] {
             set_direct_a(direct);
@@ -1002,51 +1032,52 @@ mod tests {
 
     #[test]
     fn epilogue_bias_and_activation() {
-        let (m, n, k) = (37, 45, 29);
-        let mut seed = 7u64;
-        let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-        let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-        let rb: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
-        let cb: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
-        for kern in available_kernels() {
-            for (bias, act) in [
-                (Bias::Row(&rb), Activation::Relu),
-                (Bias::Col(&cb), Activation::Clip(-0.1, 0.2)),
-                (Bias::None, Activation::LeakyRelu(0.1)),
-                (Bias::Col(&cb), Activation::Sigmoid),
-            ] {
-                let mut want = vec![0f32; m * n];
-                reference(
-                    m,
-                    n,
-                    k,
-                    1.0,
-                    MatRef::row_major(&a, k),
-                    MatRef::row_major(&b, n),
-                    0.0,
-                    &mut want,
-                    n,
-                );
-                Epilogue { bias, act }.apply(&mut want, n, 0, 0, m, n);
-                let mut got = vec![0f32; m * n];
-                let ep = Epilogue { bias, act };
-                sgemm_with(
-                    kern,
-                    false,
-                    m,
-                    n,
-                    k,
-                    1.0,
-                    MatRef::row_major(&a, k),
-                    MatRef::row_major(&b, n),
-                    0.0,
-                    &mut got,
-                    n,
-                    &ep,
-                )
-                .unwrap();
-                for (g, w) in got.iter().zip(&want) {
-                    assert!((g - w).abs() < 1e-4, "{:?} {:?}: {} vs {}", kern, act, g, w);
+        for (m, n, k) in [(37, 45, 29), (40, 64, 20), (16, 70, 33)] {
+            let mut seed = 7u64;
+            let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
+            let rb: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
+            let cb: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+            for kern in available_kernels() {
+                for (bias, act) in [
+                    (Bias::Row(&rb), Activation::Relu),
+                    (Bias::Col(&cb), Activation::Clip(-0.1, 0.2)),
+                    (Bias::None, Activation::LeakyRelu(0.1)),
+                    (Bias::Col(&cb), Activation::Sigmoid),
+                ] {
+                    let mut want = vec![0f32; m * n];
+                    reference(
+                        m,
+                        n,
+                        k,
+                        1.0,
+                        MatRef::row_major(&a, k),
+                        MatRef::row_major(&b, n),
+                        0.0,
+                        &mut want,
+                        n,
+                    );
+                    Epilogue { bias, act }.apply(&mut want, n, 0, 0, m, n);
+                    let mut got = vec![0f32; m * n];
+                    let ep = Epilogue { bias, act };
+                    sgemm_with(
+                        kern,
+                        false,
+                        m,
+                        n,
+                        k,
+                        1.0,
+                        MatRef::row_major(&a, k),
+                        MatRef::row_major(&b, n),
+                        0.0,
+                        &mut got,
+                        n,
+                        &ep,
+                    )
+                    .unwrap();
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!((g - w).abs() < 1e-4, "{:?} {:?}: {} vs {}", kern, act, g, w);
+                    }
                 }
             }
         }

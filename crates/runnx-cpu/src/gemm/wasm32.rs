@@ -15,19 +15,13 @@ pub const DESC: KernelDesc = KernelDesc {
     nc: 1024,
     func: kernel,
     direct: None,
+    direct_small: None,
     fused_store: false,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`].
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    st: &Store,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
     let (alpha, beta) = (st.alpha, st.beta);
     let mut acc = [[f32x4_splat(0.0); 2]; MR];
     let (mut a, mut b) = (a, b);
