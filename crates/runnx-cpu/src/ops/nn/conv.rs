@@ -472,7 +472,15 @@ fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: A
     })
 }
 
-fn depthwise_2d_with(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation, buf: &mut Vec<f32>) {
+fn depthwise_2d_with(
+    x: &[f32],
+    w: &[f32],
+    bias: f32,
+    g: &Geom,
+    y: &mut [f32],
+    act: Activation,
+    buf: &mut Vec<f32>,
+) {
     let (ih, iw) = (g.input[0], g.input[1]);
     let (kh, kw) = (g.kernel[0], g.kernel[1]);
     let (oh, ow) = (g.output[0], g.output[1]);
@@ -514,9 +522,15 @@ fn depthwise_2d_with(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], a
             let src = &src[s0..s0 + (c_hi - c_lo)];
             let t0 = c_lo / 2;
             let (first, second) = if c_lo % 2 == 0 {
-                (&mut p0[rr * plen + t0..(rr + 1) * plen], &mut p1[rr * plen + t0..(rr + 1) * plen])
+                (
+                    &mut p0[rr * plen + t0..(rr + 1) * plen],
+                    &mut p1[rr * plen + t0..(rr + 1) * plen],
+                )
             } else {
-                (&mut p1[rr * plen + t0..(rr + 1) * plen], &mut p0[rr * plen + t0 + 1..(rr + 1) * plen])
+                (
+                    &mut p1[rr * plen + t0..(rr + 1) * plen],
+                    &mut p0[rr * plen + t0 + 1..(rr + 1) * plen],
+                )
             };
             simd::deinterleave2(src, first, second);
             continue;
@@ -532,13 +546,22 @@ fn depthwise_2d_with(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], a
         let start = ((dr % sh) * sw + dc % sw) * plane + (dr / sh) * plen + dc / sw;
         (start, w[t])
     };
-    out.fill(bias);
     if kh * kw == 9 {
         let taps: [(usize, f32); 9] = std::array::from_fn(tap);
-        let s: [&[f32]; 9] = std::array::from_fn(|t| &planes[taps[t].0..taps[t].0 + out_len]);
         let wv: [f32; 9] = std::array::from_fn(|t| taps[t].1);
-        simd::taps9(out, &s, &wv);
+        if ow >= 16 {
+            // Wide rows: straight into the output, row by row.
+            for (r, yrow) in y.chunks_exact_mut(ow).take(oh).enumerate() {
+                let s: [&[f32]; 9] = std::array::from_fn(|t| &planes[taps[t].0 + r * plen..][..ow]);
+                simd::taps9(yrow, &s, &wv, bias);
+                act.apply(yrow);
+            }
+            return;
+        }
+        let s: [&[f32]; 9] = std::array::from_fn(|t| &planes[taps[t].0..taps[t].0 + out_len]);
+        simd::taps9(out, &s, &wv, bias);
     } else {
+        out.fill(bias);
         for t in 0..kh * kw {
             let (start, wv) = tap(t);
             simd::axpy(out, &planes[start..start + out_len], wv);
@@ -630,7 +653,20 @@ pub fn conv_f32(
             // im2col writes every element, so stale contents never leak through.
             col.resize(kdim * os, 0.0);
         }
-        conv_groups(x, w, bias, act, &mut y, &mut col[..], n, c, m, group, &g2, pointwise)
+        conv_groups(
+            x,
+            w,
+            bias,
+            act,
+            &mut y,
+            &mut col[..],
+            n,
+            c,
+            m,
+            group,
+            &g2,
+            pointwise,
+        )
     })?;
     Ok((out_shape, y))
 }
@@ -869,12 +905,22 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
     }
 
     /// Direct N-D convolution, straight from the definition.
-    fn naive_conv(x: &[f32], xs: &[usize], w: &[f32], ws: &[usize], b: Option<&[f32]>, g: &Geom, group: usize) -> Vec<f32> {
+    fn naive_conv(
+        x: &[f32],
+        xs: &[usize],
+        w: &[f32],
+        ws: &[usize],
+        b: Option<&[f32]>,
+        g: &Geom,
+        group: usize,
+    ) -> Vec<f32> {
         let (n, c, m) = (xs[0], xs[1], ws[0]);
         let (cg, mg) = (c / group, m / group);
         let nd = g.input.len();
@@ -895,7 +941,8 @@ mod tests {
                             let mut off = 0usize;
                             let mut ok = true;
                             for d in 0..nd {
-                                let p = (oi[d] * g.strides[d] + ki[d] * g.dil[d]) as isize - g.pad[d];
+                                let p =
+                                    (oi[d] * g.strides[d] + ki[d] * g.dil[d]) as isize - g.pad[d];
                                 if p < 0 || p >= g.input[d] as isize {
                                     ok = false;
                                     break;
@@ -918,18 +965,138 @@ mod tests {
     fn conv_matches_naive() {
         // (input spatial, kernel, strides, dilations, pads begin+end, C, M, group)
         #[allow(clippy::type_complexity)]
-        let cases: Vec<(Vec<usize>, Vec<usize>, Vec<i64>, Vec<i64>, Vec<i64>, usize, usize, i64)> = vec![
+        let cases: Vec<(
+            Vec<usize>,
+            Vec<usize>,
+            Vec<i64>,
+            Vec<i64>,
+            Vec<i64>,
+            usize,
+            usize,
+            i64,
+        )> = vec![
             (vec![9], vec![3], vec![1], vec![1], vec![1, 1], 3, 4, 1),
             (vec![11], vec![3], vec![2], vec![2], vec![0, 2], 4, 4, 4),
-            (vec![7, 8], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 3, 5, 1),
-            (vec![7, 8], vec![1, 1], vec![1, 1], vec![1, 1], vec![0, 0, 0, 0], 6, 5, 1),
-            (vec![7, 8], vec![1, 1], vec![2, 2], vec![1, 1], vec![0, 0, 0, 0], 6, 4, 2),
-            (vec![9, 10], vec![3, 3], vec![2, 1], vec![1, 2], vec![1, 0, 2, 1], 4, 6, 2),
-            (vec![10, 9], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 6, 6, 6),
-            (vec![10, 9], vec![3, 3], vec![2, 2], vec![1, 1], vec![1, 1, 1, 1], 4, 8, 4),
-            (vec![10, 9], vec![5, 3], vec![2, 3], vec![2, 1], vec![2, 0, 1, 1], 3, 6, 3),
-            (vec![5, 6, 7], vec![3, 2, 3], vec![1, 2, 1], vec![1, 1, 2], vec![1, 0, 1, 1, 1, 0], 2, 3, 1),
-            (vec![5, 6, 7], vec![3, 3, 3], vec![1, 1, 1], vec![1, 1, 1], vec![1, 1, 1, 1, 1, 1], 4, 4, 4),
+            (
+                vec![7, 8],
+                vec![3, 3],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                3,
+                5,
+                1,
+            ),
+            (
+                vec![7, 8],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1],
+                vec![0, 0, 0, 0],
+                6,
+                5,
+                1,
+            ),
+            (
+                vec![7, 8],
+                vec![1, 1],
+                vec![2, 2],
+                vec![1, 1],
+                vec![0, 0, 0, 0],
+                6,
+                4,
+                2,
+            ),
+            (
+                vec![9, 10],
+                vec![3, 3],
+                vec![2, 1],
+                vec![1, 2],
+                vec![1, 0, 2, 1],
+                4,
+                6,
+                2,
+            ),
+            (
+                vec![10, 9],
+                vec![3, 3],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                6,
+                6,
+                6,
+            ),
+            (
+                vec![10, 9],
+                vec![3, 3],
+                vec![2, 2],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                4,
+                8,
+                4,
+            ),
+            (
+                vec![10, 9],
+                vec![5, 3],
+                vec![2, 3],
+                vec![2, 1],
+                vec![2, 0, 1, 1],
+                3,
+                6,
+                3,
+            ),
+            (
+                vec![5, 40],
+                vec![3, 3],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                3,
+                3,
+                3,
+            ),
+            (
+                vec![6, 41],
+                vec![3, 3],
+                vec![2, 2],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                3,
+                3,
+                3,
+            ),
+            (
+                vec![6, 41],
+                vec![3, 3],
+                vec![2, 2],
+                vec![1, 1],
+                vec![0, 0, 1, 1],
+                2,
+                2,
+                2,
+            ),
+            (
+                vec![5, 6, 7],
+                vec![3, 2, 3],
+                vec![1, 2, 1],
+                vec![1, 1, 2],
+                vec![1, 0, 1, 1, 1, 0],
+                2,
+                3,
+                1,
+            ),
+            (
+                vec![5, 6, 7],
+                vec![3, 3, 3],
+                vec![1, 1, 1],
+                vec![1, 1, 1],
+                vec![1, 1, 1, 1, 1, 1],
+                4,
+                4,
+                4,
+            ),
         ];
         let mut seed = 42u64;
         for (inp, k, s, d, pads, c, m, group) in cases {
@@ -937,8 +1104,12 @@ mod tests {
             xs.extend(&inp);
             let mut ws = vec![m, c / group as usize];
             ws.extend(&k);
-            let x: Vec<f32> = (0..xs.iter().product::<usize>()).map(|_| lcg(&mut seed)).collect();
-            let w: Vec<f32> = (0..ws.iter().product::<usize>()).map(|_| lcg(&mut seed)).collect();
+            let x: Vec<f32> = (0..xs.iter().product::<usize>())
+                .map(|_| lcg(&mut seed))
+                .collect();
+            let w: Vec<f32> = (0..ws.iter().product::<usize>())
+                .map(|_| lcg(&mut seed))
+                .collect();
             let b: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
             let p = ConvParams {
                 auto_pad: "NOTSET".into(),
@@ -955,7 +1126,15 @@ mod tests {
             let (shape, got) = conv_f32(&x, &xs, &w, &ws, Some(&b), &p, Activation::None).unwrap();
             assert_eq!(shape[2..], g.output[..]);
             for (i, (a, e)) in got.iter().zip(&want).enumerate() {
-                assert!((a - e).abs() < 1e-4, "case {:?} k {:?} at {}: {} vs {}", xs, ws, i, a, e);
+                assert!(
+                    (a - e).abs() < 1e-4,
+                    "case {:?} k {:?} at {}: {} vs {}",
+                    xs,
+                    ws,
+                    i,
+                    a,
+                    e
+                );
             }
             let (_, relu) = conv_f32(&x, &xs, &w, &ws, Some(&b), &p, Activation::Relu).unwrap();
             for (a, e) in relu.iter().zip(&want) {
@@ -966,14 +1145,54 @@ mod tests {
 
     #[test]
     fn conv_rejects_bad_shapes() {
-        let p = ConvParams { group: 1, auto_pad: "NOTSET".into(), ..Default::default() };
+        let p = ConvParams {
+            group: 1,
+            auto_pad: "NOTSET".into(),
+            ..Default::default()
+        };
         let x = vec![0f32; 2 * 3 * 4];
         let w = vec![0f32; 5 * 2 * 9];
         let big = vec![0f32; 5 * 2 * 16];
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &big, &[5, 2, 4, 4], None, &p, Activation::None).is_err());
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 2, 3, 3], None, &p, Activation::None).is_ok());
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 3, 3, 2], None, &p, Activation::None).is_err());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &big,
+            &[5, 2, 4, 4],
+            None,
+            &p,
+            Activation::None
+        )
+        .is_err());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &w,
+            &[5, 2, 3, 3],
+            None,
+            &p,
+            Activation::None
+        )
+        .is_ok());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &w,
+            &[5, 3, 3, 2],
+            None,
+            &p,
+            Activation::None
+        )
+        .is_err());
         let p5 = ConvParams { group: 5, ..p };
-        assert!(conv_f32(&x, &[1, 2, 3, 4], &w, &[5, 2, 3, 3], None, &p5, Activation::None).is_err());
+        assert!(conv_f32(
+            &x,
+            &[1, 2, 3, 4],
+            &w,
+            &[5, 2, 3, 3],
+            None,
+            &p5,
+            Activation::None
+        )
+        .is_err());
     }
 }

@@ -4,21 +4,17 @@
 use crate::gemm::multiversion;
 
 multiversion! {
-    /// `out[j] += sum_t w[t] * s[t][j]` over nine taps.
-    pub fn taps9(out: &mut [f32], s: &[&[f32]; 9], w: &[f32; 9]) {
+    /// `out[j] = bias + sum_t w[t] * s[t][j]` over nine taps (summed as a tree).
+    pub fn taps9(out: &mut [f32], s: &[&[f32]; 9], w: &[f32; 9], bias: f32) {
         let n = out.len();
         let (s0, s1, s2, s3, s4, s5, s6, s7, s8) =
             (&s[0][..n], &s[1][..n], &s[2][..n], &s[3][..n], &s[4][..n], &s[5][..n], &s[6][..n], &s[7][..n], &s[8][..n]);
         for j in 0..n {
-            out[j] += w[0] * s0[j]
-                + w[1] * s1[j]
-                + w[2] * s2[j]
-                + w[3] * s3[j]
-                + w[4] * s4[j]
-                + w[5] * s5[j]
-                + w[6] * s6[j]
-                + w[7] * s7[j]
-                + w[8] * s8[j];
+            let a = w[0] * s0[j] + w[1] * s1[j];
+            let b = w[2] * s2[j] + w[3] * s3[j];
+            let c = w[4] * s4[j] + w[5] * s5[j];
+            let d = w[6] * s6[j] + w[7] * s7[j];
+            out[j] = ((a + b) + (c + d)) + (w[8] * s8[j] + bias);
         }
     }
 }
