@@ -14,6 +14,9 @@ pub struct Compiler {
     pub opsets: HashMap<String, i64>,
 }
 
+/// Domain of the nodes runnx's own passes create (fused kernels).
+pub const FUSED_DOMAIN: &str = "runnx";
+
 pub struct Step {
     pub node: String,
     pub op: String,
@@ -40,8 +43,23 @@ pub struct Plan {
 }
 
 impl Compiler {
+    /// The opset in force for a domain; runnx's own fused ops are version 1.
     pub fn opset(&self, domain: &str) -> Option<i64> {
+        if domain == FUSED_DOMAIN {
+            return Some(1);
+        }
         self.opsets.get(domain).copied()
+    }
+
+    /// Whether some backend compiles this node (used by rewrites before they commit).
+    pub fn can_compile(&self, node: &Node) -> bool {
+        let Some(opset) = self.opset(&node.domain) else {
+            return false;
+        };
+        let ctx = NodeCtx { node, opset };
+        self.backends
+            .iter()
+            .any(|b| matches!(b.compile(&ctx), Ok(Some(_))))
     }
 
     /// Compile a graph. `outer` tells whether a name is defined by an enclosing graph
@@ -297,11 +315,13 @@ fn topological_order(graph: &Graph, available: &dyn Fn(&str) -> bool) -> Result<
                     )))
                 }
                 None if available(&name) => {}
-                None => return Err(Error::Model(format!(
+                None => {
+                    return Err(Error::Model(format!(
                     "node '{}' ({}) reads '{name}', which no node, input or initializer defines",
                     node.display_name(),
                     node.op_type
-                ))),
+                )))
+                }
             }
         }
         pending[i] = deps.len();

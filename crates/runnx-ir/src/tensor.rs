@@ -119,7 +119,7 @@ impl Tensor {
             let v: Vec<bool> = bytes.iter().map(|&b| b != 0).collect();
             return Tensor::new(shape, v);
         }
-        let aligned = (bytes.as_ptr() as usize) % dtype.size() == 0;
+        let aligned = (bytes.as_ptr() as usize).is_multiple_of(dtype.size());
         if aligned && cfg!(target_endian = "little") {
             return Ok(Tensor {
                 dtype,
@@ -284,51 +284,6 @@ impl PartialEq for Tensor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mapped_view_is_zero_copy_and_readable() {
-        let v: Vec<f32> = vec![1.0, 2.0, 3.0];
-        let bytes = Bytes::from(bytemuck::cast_slice::<f32, u8>(&v).to_vec());
-        let t = Tensor::from_le_bytes(DType::F32, vec![3], bytes).unwrap();
-        assert!(t.is_mapped());
-        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0]);
-    }
-
-    #[test]
-    fn unaligned_bytes_are_copied() {
-        let mut raw = vec![0u8; 13];
-        raw[1..5].copy_from_slice(&1.5f32.to_le_bytes());
-        raw[5..9].copy_from_slice(&2.5f32.to_le_bytes());
-        raw[9..13].copy_from_slice(&(-1f32).to_le_bytes());
-        let b = Bytes::from(raw).slice(1..13);
-        let t = Tensor::from_le_bytes(DType::F32, vec![3], b).unwrap();
-        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.5, 2.5, -1.0]);
-    }
-
-    #[test]
-    fn wrong_length_is_an_error() {
-        assert!(Tensor::new(vec![2, 2], vec![1i64, 2, 3]).is_err());
-        assert!(Tensor::from_le_bytes(DType::F32, vec![2], Bytes::from_static(&[0u8; 7])).is_err());
-        assert!(Tensor::zeros(DType::F32, vec![usize::MAX, 4]).is_err());
-    }
-
-    #[test]
-    fn cast_follows_onnx_rules() {
-        let t = Tensor::vector(vec![-1.7f32, 2.9, f32::NAN]);
-        assert_eq!(
-            t.cast(DType::I32).unwrap().as_slice::<i32>().unwrap(),
-            &[-1, 2, 0]
-        );
-        let b = Tensor::vector(vec![0i64, 3]).cast(DType::Bool).unwrap();
-        assert_eq!(b.as_slice::<bool>().unwrap(), &[false, true]);
-        let w = Tensor::vector(vec![300i32]).cast(DType::U8).unwrap();
-        assert_eq!(w.as_slice::<u8>().unwrap(), &[44]);
-    }
-}
-
 /// Axis-wise slicing and stacking (used by Loop/Scan and sequence ops).
 impl Tensor {
     /// The sub-tensor at `index` along `axis`, with that axis removed.
@@ -397,5 +352,50 @@ impl Tensor {
             }
             Tensor::new(shape, out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_view_is_zero_copy_and_readable() {
+        let v: Vec<f32> = vec![1.0, 2.0, 3.0];
+        let bytes = Bytes::from(bytemuck::cast_slice::<f32, u8>(&v).to_vec());
+        let t = Tensor::from_le_bytes(DType::F32, vec![3], bytes).unwrap();
+        assert!(t.is_mapped());
+        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn unaligned_bytes_are_copied() {
+        let mut raw = vec![0u8; 13];
+        raw[1..5].copy_from_slice(&1.5f32.to_le_bytes());
+        raw[5..9].copy_from_slice(&2.5f32.to_le_bytes());
+        raw[9..13].copy_from_slice(&(-1f32).to_le_bytes());
+        let b = Bytes::from(raw).slice(1..13);
+        let t = Tensor::from_le_bytes(DType::F32, vec![3], b).unwrap();
+        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.5, 2.5, -1.0]);
+    }
+
+    #[test]
+    fn wrong_length_is_an_error() {
+        assert!(Tensor::new(vec![2, 2], vec![1i64, 2, 3]).is_err());
+        assert!(Tensor::from_le_bytes(DType::F32, vec![2], Bytes::from_static(&[0u8; 7])).is_err());
+        assert!(Tensor::zeros(DType::F32, vec![usize::MAX, 4]).is_err());
+    }
+
+    #[test]
+    fn cast_follows_onnx_rules() {
+        let t = Tensor::vector(vec![-1.7f32, 2.9, f32::NAN]);
+        assert_eq!(
+            t.cast(DType::I32).unwrap().as_slice::<i32>().unwrap(),
+            &[-1, 2, 0]
+        );
+        let b = Tensor::vector(vec![0i64, 3]).cast(DType::Bool).unwrap();
+        assert_eq!(b.as_slice::<bool>().unwrap(), &[false, true]);
+        let w = Tensor::vector(vec![300i32]).cast(DType::U8).unwrap();
+        assert_eq!(w.as_slice::<u8>().unwrap(), &[44]);
     }
 }

@@ -1,6 +1,8 @@
 //! The ONNX backend test suite as runnx sees it: load a case folder, run it,
 //! compare with the expected outputs.
 
+pub mod optable;
+
 use bytes::Bytes;
 use prost::Message;
 use runnx_core::ir::graph::TypeInfo;

@@ -1,11 +1,25 @@
-//! Graph passes run once at planning time. Each pass is a function from graph to
-//! graph with one job; `optimize` runs them in order.
+//! Graph passes run once at planning time. Each pass is a function with one job
+//! that rewrites the graph in place; `optimize` runs them in order.
+
+mod conv_bn;
+mod dead_nodes;
+mod fold;
+mod gelu;
+mod identity;
+mod uses;
 
 use crate::plan::Compiler;
 use runnx_ir::graph::Graph;
 use runnx_ir::Result;
 
+pub use uses::Uses;
+
 pub fn optimize(graph: &Graph, compiler: &Compiler) -> Result<Graph> {
-    let _ = compiler;
-    Ok(graph.clone())
+    let mut g = graph.clone();
+    fold::fold_constants(&mut g, compiler)?;
+    identity::remove_identities(&mut g);
+    conv_bn::fold_batch_norm_into_conv(&mut g);
+    gelu::fuse_gelu(&mut g, compiler);
+    dead_nodes::remove_dead_nodes(&mut g);
+    Ok(g)
 }

@@ -2,7 +2,8 @@
 //!
 //! Runs ONNX backend test cases through runnx and prints one line per case and a
 //! closing `N passed, N failed`. With `--expect`, exits non-zero if a case listed in
-//! FILE (one name per line) no longer passes; `--write` saves the passing names.
+//! FILE (one name per line) no longer passes; `--write` saves the passing names;
+//! `--table` writes the operator table (SUPPORTED-OPS.md).
 
 use runnx_conformance::{light_cases, node_cases, run_case, Case};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     let mut filters: Vec<String> = Vec::new();
     let mut expect: Option<PathBuf> = None;
     let mut write: Option<PathBuf> = None;
+    let mut table: Option<PathBuf> = None;
     let mut threads = 1usize;
     let mut quiet = false;
     let mut args = std::env::args().skip(1);
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
             "--filter" => filters.push(value()),
             "--expect" => expect = Some(value().into()),
             "--write" => write = Some(value().into()),
+            "--table" => table = Some(value().into()),
             "--threads" => threads = value().parse().unwrap_or(1),
             "--quiet" => quiet = true,
             other => {
@@ -90,6 +93,13 @@ fn main() -> ExitCode {
         let mut text = passed.join("\n");
         text.push('\n');
         if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = table {
+        let names = passed.iter().cloned().collect();
+        if let Err(e) = std::fs::write(&path, runnx_conformance::optable::render(&cases, &names)) {
             eprintln!("cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }

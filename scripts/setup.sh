@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what runnx's tests need and builds the workspace once (release).
+# Safe to re-run: downloads are cached under .cache/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE=.cache
+mkdir -p "$CACHE"
+
+echo "== python references (onnx, onnxruntime, numpy, scikit-learn)"
+python3 -m pip install -q --disable-pip-version-check -r scripts/requirements.txt
+
+echo "== ONNX backend test data (onnx 1.22.0 wheel)"
+if [ ! -d "$CACHE/onnx-data/node" ]; then
+  rm -rf "$CACHE/wheels/onnx" "$CACHE/onnx-unpack"
+  python3 -m pip download -q --disable-pip-version-check --no-deps onnx==1.22.0 -d "$CACHE/wheels/onnx"
+  python3 - "$CACHE" <<'PY'
+import glob, os, sys, zipfile
+cache = sys.argv[1]
+wheel = glob.glob(os.path.join(cache, "wheels/onnx/onnx-1.22.0-*.whl"))[0]
+prefix = "onnx/backend/test/data/"
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith(prefix + "node/") or name.startswith(prefix + "light/"):
+            target = os.path.join(cache, "onnx-data", name[len(prefix):])
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with z.open(name) as src, open(target, "wb") as dst:
+                dst.write(src.read())
+PY
+fi
+echo "   $(ls "$CACHE/onnx-data/node" | wc -l) node cases, $(ls "$CACHE"/onnx-data/light/*.onnx | wc -l) light models"
+
+echo "== real models from registry packages (silero-vad, rapidocr-onnxruntime)"
+if [ ! -f "$CACHE/models/ch_PP-OCRv4_det_infer.onnx" ] || [ ! -f "$CACHE/models/silero_vad.onnx" ]; then
+  python3 -m pip download -q --disable-pip-version-check --no-deps silero-vad==6.2.3 rapidocr-onnxruntime==1.4.4 -d "$CACHE/wheels/models"
+  python3 - "$CACHE" <<'PY'
+import glob, os, sys, zipfile
+cache = sys.argv[1]
+os.makedirs(os.path.join(cache, "models"), exist_ok=True)
+for wheel in glob.glob(os.path.join(cache, "wheels/models/*.whl")):
+    with zipfile.ZipFile(wheel) as z:
+        for name in z.namelist():
+            if name.endswith(".onnx"):
+                with z.open(name) as src, open(os.path.join(cache, "models", os.path.basename(name)), "wb") as dst:
+                    dst.write(src.read())
+PY
+fi
+
+echo "== build (release)"
+cargo build --release --workspace --quiet

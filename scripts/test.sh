@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test of runnx, from a fresh clone: installs and builds what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+DATA=.cache/onnx-data
+
+echo "== unit and integration tests"
+cargo test --release --workspace --quiet
+
+echo "== clippy"
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+
+echo "== ONNX node conformance (every case in tests/conformance/passing-node.txt must pass)"
+./target/release/conformance --quiet --data "$DATA/node" --expect tests/conformance/passing-node.txt
+
+echo "== ONNX light models"
+./target/release/conformance --light "$DATA/light" --expect tests/conformance/passing-light.txt
+
+echo "== real models against onnxruntime"
+python3 tests/models/check_models.py .cache/models
+
+echo "== no panic on mutated and truncated models"
+./target/release/mutate --count 3000 .cache/models/silero_vad.onnx "$DATA"/light/light_squeezenet.onnx "$DATA"/node/test_lstm_defaults/model.onnx
+
+echo "== demo"
+bash scripts/demo.sh
