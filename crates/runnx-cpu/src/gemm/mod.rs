@@ -934,6 +934,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check(
         kern: &KernelDesc,
         m: usize,

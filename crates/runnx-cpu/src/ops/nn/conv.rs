@@ -110,7 +110,7 @@ fn per_dim(v: &Option<Vec<i64>>, nd: usize, default: i64, what: &str) -> Result<
             v.iter()
                 .map(|&x| {
                     ensure!(
-                        x >= 1 && x < 1 << 24,
+                        (1..1 << 24).contains(&x),
                         "{} value {} is out of range",
                         what,
                         x
@@ -331,7 +331,7 @@ pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut 
     let os = g.out_size();
     let is = g.in_size();
     let inner = g.output[nd - 1];
-    let outer = if inner == 0 { 0 } else { os / inner };
+    let outer = os.checked_div(inner).unwrap_or(0);
     let in_strides = crate::ops::util::strides(&g.input);
     let mut kidx = vec![0usize; nd];
     let mut oidx = vec![0usize; nd];
@@ -391,7 +391,7 @@ fn col2im(col: &[f32], mg: usize, g: &Geom, y: &mut [f32]) {
     let is = g.in_size();
     let os = g.out_size();
     let inner = g.input[nd - 1];
-    let outer = if inner == 0 { 0 } else { is / inner };
+    let outer = is.checked_div(inner).unwrap_or(0);
     let out_strides = crate::ops::util::strides(&g.output);
     let mut kidx = vec![0usize; nd];
     let mut iidx = vec![0usize; nd];
@@ -521,7 +521,7 @@ fn depthwise_2d_with(
             let s0 = (c_lo as isize - pl) as usize;
             let src = &src[s0..s0 + (c_hi - c_lo)];
             let t0 = c_lo / 2;
-            let (first, second) = if c_lo % 2 == 0 {
+            let (first, second) = if c_lo.is_multiple_of(2) {
                 (
                     &mut p0[rr * plen + t0..(rr + 1) * plen],
                     &mut p1[rr * plen + t0..(rr + 1) * plen],
@@ -599,7 +599,7 @@ pub fn conv_f32(
     let m = w_shape[0];
     let group = p.group as usize;
     ensure!(
-        c % group == 0 && m % group == 0 && w_shape[1] * group == c,
+        c.is_multiple_of(group) && m.is_multiple_of(group) && w_shape[1] * group == c,
         "Conv channels do not match: input {:?}, weights {:?}, group {}",
         x_shape,
         w_shape,
@@ -751,7 +751,7 @@ pub fn conv_transpose_f32(
     let (n, c) = (x_shape[0], x_shape[1]);
     let group = p.group as usize;
     ensure!(
-        w_shape[0] == c && c % group == 0,
+        w_shape[0] == c && c.is_multiple_of(group),
         "ConvTranspose channels do not match: input {:?}, weights {:?}, group {}",
         x_shape,
         w_shape,
