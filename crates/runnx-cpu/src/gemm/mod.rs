@@ -25,19 +25,19 @@ use std::sync::OnceLock;
 /// Compile a function body for AVX-512, AVX2+FMA and the baseline, and pick one at
 /// run time (for auto-vectorised hot loops outside the micro-kernels).
 macro_rules! multiversion {
-    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $t:ty),*) $body:block) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $t:ty),*) $(-> $ret:ty)? $body:block) => {
         $(#[$m])*
-        $vis fn $name($($arg: $t),*) {
+        $vis fn $name($($arg: $t),*) $(-> $ret)? {
             #[inline(always)]
-            fn imp($($arg: $t),*) $body
+            fn imp($($arg: $t),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $t),*) {
+                unsafe fn avx512($($arg: $t),*) $(-> $ret)? {
                     imp($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $t),*) {
+                unsafe fn avx2($($arg: $t),*) $(-> $ret)? {
                     imp($($arg),*)
                 }
                 if std::is_x86_feature_detected!("avx512f") {
@@ -539,8 +539,24 @@ pub fn sgemm_with(
         return Ok(());
     }
 
+    // Matrix-vector products: no packing, one pass over the matrix.
+    if m == 1 && (b.cs == 1 || b.rs == 1) {
+        gemv_row(n, k, alpha, a, b, beta, c);
+        ep.apply(c, ldc, 0, 0, m, n);
+        return Ok(());
+    }
+    if n == 1 && (a.cs == 1 || a.rs == 1) {
+        // c[i] = A[i, :] . b, i.e. the row case on the transposes.
+        let mut col: Vec<f32> = (0..m).map(|i| c[i * ldc]).collect();
+        gemv_row(m, k, alpha, b.t(), a.t(), beta, &mut col);
+        for (i, v) in col.into_iter().enumerate() {
+            c[i * ldc] = v;
+        }
+        ep.apply(c, ldc, 0, 0, m, n);
+        return Ok(());
+    }
     // Tiny problems: packing costs more than it saves.
-    if m.saturating_mul(n).saturating_mul(k) <= 4096 || (m == 1 && b.cs == 1) {
+    if m.saturating_mul(n).saturating_mul(k) <= 4096 {
         naive(m, n, k, alpha, a, b, beta, c, ldc);
         ep.apply(c, ldc, 0, 0, m, n);
         return Ok(());
@@ -588,6 +604,58 @@ pub fn sgemm_with(
         }
     });
     Ok(())
+}
+
+/// `c[0..n] = alpha * a[0, :] * B + beta * c` for a one-row A, B with unit row or
+/// column stride (checked by the caller).
+fn gemv_row(n: usize, k: usize, alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
+    let av: Vec<f32> = (0..k).map(|p| a.data[p * a.cs]).collect();
+    let mut acc = vec![0f32; n];
+    if b.cs == 1 {
+        for (p, &x) in av.iter().enumerate() {
+            if x != 0.0 {
+                axpy(&mut acc, &b.data[p * b.rs..p * b.rs + n], x);
+            }
+        }
+    } else {
+        for (j, s) in acc.iter_mut().enumerate() {
+            *s = dot(&av, &b.data[j * b.cs..j * b.cs + k]);
+        }
+    }
+    for (x, &s) in c[..n].iter_mut().zip(&acc) {
+        *x = if beta == 0.0 {
+            alpha * s
+        } else {
+            alpha * s + beta * *x
+        };
+    }
+}
+
+multiversion! {
+    /// `acc[j] += x * row[j]`.
+    fn axpy(acc: &mut [f32], row: &[f32], x: f32) {
+        acc.iter_mut().zip(row).for_each(|(s, &v)| *s += x * v);
+    }
+}
+
+multiversion! {
+    /// Dot product with 16 independent partial sums (vectorisable without fast-math).
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let mut acc = [0f32; 16];
+        let (ac, bc) = (a[..n].chunks_exact(16), b[..n].chunks_exact(16));
+        let (ar, br) = (ac.remainder(), bc.remainder());
+        for (x, y) in ac.zip(bc) {
+            for l in 0..16 {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        let mut s: f32 = acc.iter().sum();
+        for (x, y) in ar.iter().zip(br) {
+            s += x * y;
+        }
+        s
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

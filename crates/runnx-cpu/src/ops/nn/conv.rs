@@ -632,7 +632,7 @@ pub fn conv_f32(
     let os = geom.out_size();
 
     // Depthwise (one input channel per group): direct, parallel over channels.
-    if cg == 1 && g2.input.len() == 2 {
+    if cg == 1 && g2.input.len() == 2 && g2.kernel.iter().all(|&k| k > 0) {
         let cost = ks * os;
         crate::par::for_each_chunk_mut(&mut y, os, cost, |idx, ych| {
             let (img, oc) = (idx / m, idx % m);

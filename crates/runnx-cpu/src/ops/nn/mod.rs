@@ -78,6 +78,29 @@ mod bench {
                     matmul_f32(&av, &a, &bv, &b, None, Activation::None).unwrap();
                 });
             }
+            {
+                let a = vec![0.5f32; 1280];
+                let w = vec![0.25f32; 1000 * 1280];
+                let b = vec![0.1f32; 1000];
+                let p = super::matmul::GemmParams {
+                    alpha: 1.0,
+                    beta: 1.0,
+                    trans_a: false,
+                    trans_b: true,
+                };
+                time("gemm 1x1280 x (1000x1280)^T", || {
+                    super::matmul::gemm_fused(
+                        &a,
+                        &[1, 1280],
+                        &w,
+                        &[1000, 1280],
+                        Some((&b, &[1000])),
+                        &p,
+                        Activation::None,
+                    )
+                    .unwrap();
+                });
+            }
             for (c, m, hw, k, s, g) in [
                 (3, 32, 224, 3, 2, 1),
                 (32, 32, 112, 3, 1, 32),
