@@ -134,3 +134,102 @@ mod bench {
         });
     }
 }
+
+#[cfg(test)]
+mod fused_tests {
+    use crate::Registry;
+    use runnx_ir::{Attribute, Inputs, Node, NodeCtx, Tensor, Value};
+
+    fn run(op: &str, attrs: Vec<(String, Attribute)>, inputs: Vec<Tensor>) -> Tensor {
+        let mut r = Registry::default();
+        super::register(&mut r);
+        let domain = if op.starts_with("Fused") { "runnx" } else { "" };
+        let node = Node {
+            name: "n".into(),
+            op_type: op.into(),
+            domain: domain.into(),
+            inputs: (0..inputs.len()).map(|i| format!("i{i}")).collect(),
+            outputs: vec!["y".into()],
+            attrs,
+        };
+        let entry = r.find(domain, op, 1).unwrap();
+        let k = (entry.build)(&NodeCtx {
+            node: &node,
+            opset: 17,
+        })
+        .unwrap();
+        let vals: Vec<Value> = inputs.into_iter().map(Value::Tensor).collect();
+        let refs: Vec<Option<&Value>> = vals.iter().map(Some).collect();
+        let out = k.run(&Inputs::new(&refs)).unwrap();
+        out.into_iter().next().unwrap().into_tensor().unwrap()
+    }
+
+    fn act(name: &str, params: Vec<f32>) -> Vec<(String, Attribute)> {
+        vec![
+            (
+                "activation".into(),
+                Attribute::String(name.as_bytes().to_vec()),
+            ),
+            ("activation_params".into(), Attribute::Floats(params)),
+        ]
+    }
+
+    fn close(a: &Tensor, b: &[f32]) {
+        let a = a.as_slice::<f32>().unwrap();
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-5, "{:?} vs {:?}", a, b);
+        }
+    }
+
+    #[test]
+    fn fused_matmul_bias_and_activation() {
+        let a = Tensor::new(vec![2, 3], vec![1f32, -2.0, 3.0, 0.5, 1.0, -1.0]).unwrap();
+        let b = Tensor::new(vec![3, 2], vec![1f32, 0.0, 0.0, 1.0, 1.0, 1.0]).unwrap();
+        // A*B = [[4, 1], [-0.5, 0]]
+        let y = run(
+            "FusedMatMul",
+            act("Relu", vec![]),
+            vec![a.clone(), b.clone(), Tensor::vector(vec![0.0f32, -2.0])],
+        );
+        close(&y, &[4.0, 0.0, 0.0, 0.0]);
+        let full = Tensor::new(vec![2, 2], vec![1f32, 1.0, 1.0, 1.0]).unwrap();
+        let y = run(
+            "FusedMatMul",
+            act("Clip", vec![0.0, 4.5]),
+            vec![a.clone(), b.clone(), full],
+        );
+        close(&y, &[4.5, 2.0, 0.5, 1.0]);
+        let y = run(
+            "FusedGemm",
+            act("LeakyRelu", vec![0.5]),
+            vec![a, b, Tensor::scalar(0.0f32)],
+        );
+        close(&y, &[4.0, 1.0, -0.25, 0.0]);
+    }
+
+    #[test]
+    fn fused_conv_matches_conv_then_clip() {
+        let x: Vec<f32> = (0..2 * 5 * 5).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w: Vec<f32> = (0..4 * 2 * 9).map(|i| (i as f32 * 0.11).cos()).collect();
+        let xt = Tensor::new(vec![1, 2, 5, 5], x).unwrap();
+        let wt = Tensor::new(vec![4, 2, 3, 3], w).unwrap();
+        let bt = Tensor::vector(vec![0.1f32, -0.2, 0.3, 0.0]);
+        let pads = ("pads".to_string(), Attribute::Ints(vec![1, 1, 1, 1]));
+        let plain = run(
+            "Conv",
+            vec![pads.clone()],
+            vec![xt.clone(), wt.clone(), bt.clone()],
+        );
+        let mut attrs = act("Clip", vec![-0.5, 1.0]);
+        attrs.push(pads);
+        let fused = run("FusedConv", attrs, vec![xt, wt, bt]);
+        let want: Vec<f32> = plain
+            .as_slice::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.clamp(-0.5, 1.0))
+            .collect();
+        close(&fused, &want);
+    }
+}
