@@ -16,6 +16,11 @@
 //! - aarch64: NEON (`aarch64.rs`, 8x8)
 //! - wasm32 with simd128: (`wasm32.rs`, 4x8)
 //! - anything else: a portable kernel (`generic.rs`, 4x8)
+//!
+//! On x86 a row-major A is read in place (`direct` kernels; M tails in 4-row tiles)
+//! and only B is packed; the kernels' store adds the bias and applies Relu/Clip.
+//! One-row / one-column products take an unpacked GEMV path. [`kernel_name`] names
+//! the kernel in use, [`force_generic`] forces the portable one.
 
 use runnx_ir::{ensure, Result};
 use std::cell::RefCell;
