@@ -17,11 +17,19 @@ fn tensor_type(elem: i32, dims: &[Option<i64>], sym: &str) -> TypeProto {
             }),
         })
         .collect();
-    TypeProto { value: Some(TypeValue::TensorType(TensorTypeProto { elem_type: elem, shape: Some(TensorShapeProto { dim }) })) }
+    TypeProto {
+        value: Some(TypeValue::TensorType(TensorTypeProto {
+            elem_type: elem,
+            shape: Some(TensorShapeProto { dim }),
+        })),
+    }
 }
 
 fn vi(name: &str, ty: TypeProto) -> ValueInfoProto {
-    ValueInfoProto { name: name.into(), r#type: Some(ty) }
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(ty),
+    }
 }
 
 fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
@@ -37,7 +45,10 @@ fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
 fn model(graph: GraphProto) -> Vec<u8> {
     ModelProto {
         ir_version: 8,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
         graph: Some(graph),
         ..Default::default()
     }
@@ -58,7 +69,15 @@ fn add_model() -> Vec<u8> {
 }
 
 fn session(bytes: Vec<u8>) -> Session {
-    Session::from_bytes(bytes, &NoWeights, &SessionOptions { threads: 1, ..Default::default() }).unwrap()
+    Session::from_bytes(
+        bytes,
+        &NoWeights,
+        &SessionOptions {
+            threads: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 fn feed(name: &str, t: Tensor) -> Vec<(String, Value)> {
@@ -70,15 +89,33 @@ fn runs_and_checks_feeds() {
     let s = session(add_model());
     let x = Tensor::new(vec![3, 2], vec![1f32, 2., 3., 4., 5., 6.]).unwrap();
     let out = s.run(feed("x", x)).unwrap();
-    assert_eq!(out[0].as_tensor().unwrap().as_slice::<f32>().unwrap(), &[2., 4., 6., 8., 10., 12.]);
+    assert_eq!(
+        out[0].as_tensor().unwrap().as_slice::<f32>().unwrap(),
+        &[2., 4., 6., 8., 10., 12.]
+    );
 
-    let wrong_name = s.run(feed("z", Tensor::new(vec![1, 2], vec![0f32; 2]).unwrap())).unwrap_err();
-    assert!(matches!(&wrong_name, Error::Input(m) if m.contains("'z'") && m.contains("inputs: x")), "{wrong_name}");
+    let wrong_name = s
+        .run(feed("z", Tensor::new(vec![1, 2], vec![0f32; 2]).unwrap()))
+        .unwrap_err();
+    assert!(
+        matches!(&wrong_name, Error::Input(m) if m.contains("'z'") && m.contains("inputs: x")),
+        "{wrong_name}"
+    );
     let missing = s.run(vec![]).unwrap_err();
-    assert!(matches!(&missing, Error::Input(m) if m.contains("missing input 'x'")), "{missing}");
-    let wrong_type = s.run(feed("x", Tensor::new(vec![1, 2], vec![0i64; 2]).unwrap())).unwrap_err();
-    assert!(wrong_type.to_string().contains("expected float[N,2]"), "{wrong_type}");
-    let wrong_shape = s.run(feed("x", Tensor::new(vec![1, 3], vec![0f32; 3]).unwrap())).unwrap_err();
+    assert!(
+        matches!(&missing, Error::Input(m) if m.contains("missing input 'x'")),
+        "{missing}"
+    );
+    let wrong_type = s
+        .run(feed("x", Tensor::new(vec![1, 2], vec![0i64; 2]).unwrap()))
+        .unwrap_err();
+    assert!(
+        wrong_type.to_string().contains("expected float[N,2]"),
+        "{wrong_type}"
+    );
+    let wrong_shape = s
+        .run(feed("x", Tensor::new(vec![1, 3], vec![0f32; 3]).unwrap()))
+        .unwrap_err();
     assert!(matches!(wrong_shape, Error::Input(_)));
 }
 
@@ -90,17 +127,25 @@ fn unknown_operator_names_the_node() {
         output: vec![vi("y", tensor_type(F32, &[Some(1)], ""))],
         ..Default::default()
     });
-    let err = Session::from_bytes(bytes, &NoWeights, &SessionOptions::default()).err().unwrap();
+    let err = Session::from_bytes(bytes, &NoWeights, &SessionOptions::default())
+        .err()
+        .unwrap();
     assert_eq!(
         err,
-        Error::Node { node: "mystery".into(), op: "NoSuchOp".into(), msg: "operator NoSuchOp (opset 17) is not implemented".into() }
+        Error::Node {
+            node: "mystery".into(),
+            op: "NoSuchOp".into(),
+            msg: "operator NoSuchOp (opset 17) is not implemented".into()
+        }
     );
 }
 
 #[test]
 fn garbage_is_a_model_error() {
     for bytes in [vec![], vec![0xff; 64], b"not a model at all".to_vec()] {
-        let err = Session::from_bytes(bytes, &NoWeights, &SessionOptions::default()).err().unwrap();
+        let err = Session::from_bytes(bytes, &NoWeights, &SessionOptions::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::Model(_)), "{err}");
     }
 }
@@ -113,8 +158,16 @@ fn if_branches_read_outer_values() {
         ..Default::default()
     };
     let mut if_node = node("If", "choose", &["c"], &["y"]);
-    for (name, g) in [("then_branch", branch("Add")), ("else_branch", branch("Mul"))] {
-        if_node.attribute.push(AttributeProto { name: name.into(), r#type: 5, g: Some(Box::new(g)), ..Default::default() });
+    for (name, g) in [
+        ("then_branch", branch("Add")),
+        ("else_branch", branch("Mul")),
+    ] {
+        if_node.attribute.push(AttributeProto {
+            name: name.into(),
+            r#type: 5,
+            g: Some(Box::new(g)),
+            ..Default::default()
+        });
     }
     let bytes = model(GraphProto {
         node: vec![if_node],
@@ -130,10 +183,21 @@ fn if_branches_read_outer_values() {
     let run = |c: bool| {
         let feeds = vec![
             ("c".to_string(), Value::Tensor(Tensor::scalar(c))),
-            ("a".to_string(), Value::Tensor(Tensor::vector(vec![2f32, 3.]))),
-            ("b".to_string(), Value::Tensor(Tensor::vector(vec![4f32, 5.]))),
+            (
+                "a".to_string(),
+                Value::Tensor(Tensor::vector(vec![2f32, 3.])),
+            ),
+            (
+                "b".to_string(),
+                Value::Tensor(Tensor::vector(vec![4f32, 5.])),
+            ),
         ];
-        s.run(feeds).unwrap()[0].as_tensor().unwrap().as_slice::<f32>().unwrap().to_vec()
+        s.run(feeds).unwrap()[0]
+            .as_tensor()
+            .unwrap()
+            .as_slice::<f32>()
+            .unwrap()
+            .to_vec()
     };
     assert_eq!(run(true), vec![6., 8.]);
     assert_eq!(run(false), vec![8., 15.]);
@@ -148,7 +212,11 @@ fn concurrent_runs_share_one_session() {
             std::thread::spawn(move || {
                 let x = Tensor::new(vec![1, 2], vec![k as f32, 1.0]).unwrap();
                 let y = s.run(feed("x", x)).unwrap();
-                y[0].as_tensor().unwrap().as_slice::<f32>().unwrap().to_vec()
+                y[0].as_tensor()
+                    .unwrap()
+                    .as_slice::<f32>()
+                    .unwrap()
+                    .to_vec()
             })
         })
         .collect();
@@ -159,7 +227,15 @@ fn concurrent_runs_share_one_session() {
 
 #[test]
 fn thread_count_is_a_session_option() {
-    let s = Session::from_bytes(add_model(), &NoWeights, &SessionOptions { threads: 2, ..Default::default() }).unwrap();
+    let s = Session::from_bytes(
+        add_model(),
+        &NoWeights,
+        &SessionOptions {
+            threads: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(s.threads(), 2);
 }
 
@@ -171,9 +247,18 @@ fn external_model(location: &str) -> Vec<u8> {
         data_type: F32,
         data_location: DATA_LOCATION_EXTERNAL,
         external_data: vec![
-            StringStringEntryProto { key: "location".into(), value: location.into() },
-            StringStringEntryProto { key: "offset".into(), value: "4".into() },
-            StringStringEntryProto { key: "length".into(), value: "8".into() },
+            StringStringEntryProto {
+                key: "location".into(),
+                value: location.into(),
+            },
+            StringStringEntryProto {
+                key: "offset".into(),
+                value: "4".into(),
+            },
+            StringStringEntryProto {
+                key: "length".into(),
+                value: "8".into(),
+            },
         ],
         ..Default::default()
     };
@@ -198,16 +283,26 @@ fn external_data_is_read_from_the_model_folder_only() {
     std::fs::write(folder.join("weights.bin"), &bytes).unwrap();
     std::fs::write(dir.path().join("outside.bin"), &bytes).unwrap();
     let weights = DirWeights::new(&folder).unwrap();
-    let opts = SessionOptions { threads: 1, ..Default::default() };
+    let opts = SessionOptions {
+        threads: 1,
+        ..Default::default()
+    };
 
     let s = Session::from_bytes(external_model("weights.bin"), &weights, &opts).unwrap();
     let y = s.run(feed("x", Tensor::vector(vec![1f32, 2.0]))).unwrap();
-    assert_eq!(y[0].as_tensor().unwrap().as_slice::<f32>().unwrap(), &[11.0, 22.0]);
+    assert_eq!(
+        y[0].as_tensor().unwrap().as_slice::<f32>().unwrap(),
+        &[11.0, 22.0]
+    );
 
     for bad in ["../outside.bin", "/etc/hostname"] {
-        let err = Session::from_bytes(external_model(bad), &weights, &opts).err().unwrap();
+        let err = Session::from_bytes(external_model(bad), &weights, &opts)
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::Weights(_)), "{bad}: {err}");
     }
-    let err = Session::from_bytes(external_model("weights.bin"), &NoWeights, &opts).err().unwrap();
+    let err = Session::from_bytes(external_model("weights.bin"), &NoWeights, &opts)
+        .err()
+        .unwrap();
     assert!(matches!(err, Error::Weights(_)), "{err}");
 }

@@ -3,6 +3,7 @@
 
 mod conv_bn;
 mod dead_nodes;
+mod epilogue;
 mod fold;
 mod gelu;
 mod identity;
@@ -20,6 +21,7 @@ pub fn optimize(graph: &Graph, compiler: &Compiler) -> Result<Graph> {
     identity::remove_identities(&mut g);
     conv_bn::fold_batch_norm_into_conv(&mut g);
     gelu::fuse_gelu(&mut g, compiler);
+    epilogue::fuse_epilogues(&mut g, compiler);
     dead_nodes::remove_dead_nodes(&mut g);
     Ok(g)
 }

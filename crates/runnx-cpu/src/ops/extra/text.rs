@@ -105,15 +105,15 @@ fn string_concat(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
-/// Python's `str.split()` (no separator): runs of whitespace separate, leading
-/// whitespace is dropped, and after `maxsplit` splits the rest is kept as is
-/// (less its leading whitespace).
+/// Split on runs of whitespace, dropping leading and trailing whitespace; after
+/// `maxsplit` splits the rest is one substring (trimmed, as the spec and ONNX
+/// Runtime do).
 fn split_whitespace(s: &str, maxsplit: Option<usize>) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = s.trim_start();
     while !rest.is_empty() {
         if maxsplit.is_some_and(|m| out.len() >= m) {
-            out.push(rest);
+            out.push(rest.trim_end());
             break;
         }
         match rest.find(char::is_whitespace) {
@@ -144,6 +144,9 @@ fn string_split(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             .map(|s| {
                 if delimiter.is_empty() {
                     split_whitespace(s, maxsplit)
+                } else if s.is_empty() {
+                    // An empty string has no substrings (as in ONNX Runtime).
+                    Vec::new()
                 } else {
                     match maxsplit {
                         Some(m) => s.splitn(m.saturating_add(1), delimiter.as_str()).collect(),
@@ -169,11 +172,12 @@ fn string_split(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
-/// RegexFullMatch with the `regex` crate's syntax (RE2-like; `\w`, `\b` and classes
-/// are Unicode-aware).
+/// RegexFullMatch with RE2 semantics as far as the `regex` crate allows: `.` and
+/// literals work on characters, while `\w \d \s \b` (and their negations) are
+/// ASCII-only as in RE2 (see [`re2_classes`]).
 fn regex_full_match(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let pattern = n.require("pattern", n.attr_str_opt("pattern"))?;
-    let re = regex::Regex::new(&format!(r"\A(?:{pattern})\z"))
+    let re = regex::Regex::new(&format!(r"\A(?:{})\z", re2_classes(&pattern)))
         .map_err(|e| runnx_ir::Error::invalid(format!("invalid pattern '{pattern}': {e}")))?;
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
@@ -184,6 +188,74 @@ fn regex_full_match(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             .collect();
         Ok(vec![Value::Tensor(Tensor::new(x.shape().to_vec(), out)?)])
     }))
+}
+
+/// Rewrite the Perl classes of a pattern into their ASCII (RE2) forms; the rest
+/// of the pattern is kept as written.
+fn re2_classes(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 16);
+    let mut chars = p.chars().peekable();
+    let mut in_class = false;
+    // Whether the class was just opened (a `]` there is a literal).
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let was_start = std::mem::replace(&mut class_start, false);
+        match c {
+            '\\' => {
+                let Some(e) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let rep = match (in_class, e) {
+                    (false, 'w') => "[0-9A-Za-z_]",
+                    (false, 'W') => "[^0-9A-Za-z_]",
+                    (false, 'd') => "[0-9]",
+                    (false, 'D') => "[^0-9]",
+                    (false, 's') => "[\\t\\n\\f\\r ]",
+                    (false, 'S') => "[^\\t\\n\\f\\r ]",
+                    (false, 'b') => "(?-u:\\b)",
+                    (false, 'B') => "(?-u:\\B)",
+                    (true, 'w') => "0-9A-Za-z_",
+                    (true, 'd') => "0-9",
+                    (true, 's') => "\\t\\n\\f\\r ",
+                    _ => "",
+                };
+                if rep.is_empty() {
+                    out.push(c);
+                    out.push(e);
+                } else {
+                    out.push_str(rep);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            '[' if in_class && chars.peek() == Some(&':') => {
+                // A POSIX class such as [:alpha:]: copy through its closing ":]".
+                out.push(c);
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if prev == ':' && d == ']' {
+                        break;
+                    }
+                    prev = d;
+                }
+            }
+            ']' if in_class && !was_start => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -409,5 +481,25 @@ mod tests {
         assert_eq!(split_whitespace("  a  b c ", None), vec!["a", "b", "c"]);
         assert_eq!(split_whitespace("o n n x", Some(2)), vec!["o", "n", "n x"]);
         assert!(split_whitespace("   ", None).is_empty());
+        assert_eq!(split_whitespace(" x y ", Some(0)), vec!["x y"]);
+    }
+
+    #[test]
+    fn re2_classes_are_ascii() {
+        assert_eq!(
+            re2_classes(r"\w+\.[\w.-]"),
+            r"[0-9A-Za-z_]+\.[0-9A-Za-z_.-]"
+        );
+        assert_eq!(
+            re2_classes(r"\\w[]\d][[:alpha:]\s]"),
+            r"\\w[]0-9][[:alpha:]\t\n\f\r ]"
+        );
+        for p in [
+            r"(\W|^)[\w.\-]{0,25}@(yahoo|gmail)\.com(\W|$)",
+            r"www\.[\w.-]+\.\bcom\b",
+            r"\S+\B",
+        ] {
+            assert!(regex::Regex::new(&re2_classes(p)).is_ok(), "{p}");
+        }
     }
 }

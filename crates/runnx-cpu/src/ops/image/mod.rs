@@ -13,6 +13,8 @@ mod detect;
 mod grid;
 mod pool;
 mod resize;
+#[cfg(test)]
+mod tests;
 
 use crate::Registry;
 

@@ -97,6 +97,10 @@ pub struct DimTaps {
     pub valid: Vec<usize>,
     pub padded: Vec<usize>,
     pub dilation: usize,
+    pub stride: usize,
+    /// Per kernel tap (in order) that reads the input for some output: the output
+    /// range `lo..hi` it is valid for, and the input position it reads for `lo`.
+    pub runs: Vec<(usize, usize, usize)>,
 }
 
 impl DimTaps {
@@ -107,6 +111,8 @@ impl DimTaps {
             valid: vec![1],
             padded: vec![1],
             dilation: 1,
+            stride: 1,
+            runs: vec![(0, 1, 0)],
         }
     }
 }
@@ -222,6 +228,8 @@ impl Geometry {
                 valid: Vec::with_capacity(out),
                 padded: Vec::with_capacity(out),
                 dilation: dil,
+                stride,
+                runs: Vec::new(),
             };
             let (inp, pb, pe, stride, dil, kern) = (
                 sp[d] as i128,
@@ -254,6 +262,23 @@ impl Geometry {
                 });
                 t.valid.push(valid as usize);
                 t.padded.push(padded as usize);
+            }
+            // Kernel taps that read the input for some output position.
+            let out_i = out as i128;
+            if out_i > 0 {
+                let k_lo = (pb - (out_i - 1) * stride).max(0);
+                let k_lo = (k_lo + dil - 1) / dil;
+                let k_hi = ((inp - 1 + pb).div_euclid(dil)).min(kern - 1);
+                for kc in k_lo..=k_hi {
+                    let off = kc * dil - pb;
+                    let lo = (-off).max(0);
+                    let lo = (lo + stride - 1) / stride;
+                    let hi = ((inp - 1 - off).div_euclid(stride) + 1).min(out_i);
+                    if lo < hi {
+                        t.runs
+                            .push((lo as usize, hi as usize, (lo * stride + off) as usize));
+                    }
+                }
             }
             taps[slot] = t;
         }
@@ -301,37 +326,58 @@ pub trait Reducer<T: Copy>: Sync {
 }
 
 /// Reduce every window of one (n, c) plane into `out`.
+///
+/// Per output row, each kernel tap of the last dimension updates the contiguous range
+/// of output columns it is valid for, so the inner loop runs along the row.
 #[inline]
 pub fn pool_plane<T: Copy, R: Reducer<T>>(x: &[T], out: &mut [R::Out], g: &Geometry, r: &R) {
     let [_, h, w] = g.input;
+    let ow = g.output[2];
     let [t0, t1, t2] = &g.taps;
-    let (d0, d1, d2) = (t0.dilation, t1.dilation, t2.dilation);
-    let mut o = 0;
-    for a in 0..g.output[0] {
-        let (sa, na, pa) = (t0.start[a], t0.valid[a], t0.padded[a]);
-        for b in 0..g.output[1] {
-            let (sb, nb, pb) = (t1.start[b], t1.valid[b], t1.padded[b]);
-            for c in 0..g.output[2] {
-                let (sc, nc, pc) = (t2.start[c], t2.valid[c], t2.padded[c]);
-                let mut acc = r.init();
-                for ka in 0..na {
-                    let ia = sa + ka * d0;
-                    for kb in 0..nb {
-                        let row = (ia * h + sb + kb * d1) * w + sc;
-                        if d2 == 1 {
-                            for (kc, &v) in x[row..row + nc].iter().enumerate() {
-                                acc = r.add(acc, v, row + kc);
+    let (d0, d1, s2) = (t0.dilation, t1.dilation, t2.stride);
+    let zip = |t: &DimTaps| -> Vec<(usize, usize, usize)> {
+        t.start
+            .iter()
+            .zip(&t.valid)
+            .zip(&t.padded)
+            .map(|((&s, &n), &p)| (s, n, p))
+            .collect()
+    };
+    let (z0, z1) = (zip(t0), zip(t1));
+    let mut acc = vec![r.init(); ow];
+    let mut rows = out.chunks_exact_mut(ow.max(1));
+    for &(sa, na, pa) in &z0 {
+        for &(sb, nb, pb) in &z1 {
+            let Some(out_row) = rows.next() else { return };
+            acc.fill(r.init());
+            for ka in 0..na {
+                let plane_row = (sa + ka * d0) * h;
+                for kb in 0..nb {
+                    let row = (plane_row + sb + kb * d1) * w;
+                    let xr = &x[row..row + w];
+                    for &(lo, hi, first) in &t2.runs {
+                        let run = &mut acc[lo..hi];
+                        let mut pos = row + first;
+                        if s2 == 1 {
+                            for (a, &v) in run.iter_mut().zip(&xr[first..first + (hi - lo)]) {
+                                *a = r.add(*a, v, pos);
+                                pos += 1;
                             }
                         } else {
-                            for kc in 0..nc {
-                                let p = row + kc * d2;
-                                acc = r.add(acc, x[p], p);
+                            for (a, v) in run.iter_mut().zip(xr[first..].chunks(s2)) {
+                                if let Some(&v) = v.first() {
+                                    *a = r.add(*a, v, pos);
+                                }
+                                pos += s2;
                             }
                         }
                     }
                 }
-                out[o] = r.finish(acc, na * nb * nc, pa * pb * pc);
-                o += 1;
+            }
+            let (n_ab, p_ab) = (na * nb, pa * pb);
+            for (((o, &a), &nc), &pc) in out_row.iter_mut().zip(&acc).zip(&t2.valid).zip(&t2.padded)
+            {
+                *o = r.finish(a, n_ab * nc, p_ab * pc);
             }
         }
     }
@@ -371,47 +417,60 @@ pub fn pool_all<T: Copy + Sync, R: Reducer<T>>(
 
 // ---------------------------------------------------------------- MaxPool
 
-struct MaxR;
-impl<T: Number> Reducer<T> for MaxR {
-    type Acc = Option<T>;
+/// Max over the window, starting from the type's lowest value (NaN never wins).
+struct MaxR<T> {
+    lowest: T,
+}
+impl<T: Number> Reducer<T> for MaxR<T> {
+    type Acc = T;
     type Out = T;
     #[inline(always)]
-    fn init(&self) -> Option<T> {
-        None
+    fn init(&self) -> T {
+        self.lowest
     }
     #[inline(always)]
-    fn add(&self, acc: Option<T>, v: T, _pos: usize) -> Option<T> {
-        match acc {
-            Some(m) if v <= m || v.partial_cmp(&m).is_none() => Some(m),
-            _ => Some(v),
+    fn add(&self, m: T, v: T, _pos: usize) -> T {
+        if v > m {
+            v
+        } else {
+            m
         }
     }
     #[inline(always)]
-    fn finish(&self, acc: Option<T>, _: usize, _: usize) -> T {
-        acc.unwrap_or_else(T::zero)
+    fn finish(&self, m: T, valid: usize, _: usize) -> T {
+        if valid == 0 {
+            T::zero()
+        } else {
+            m
+        }
     }
 }
 
-struct ArgMaxR;
-impl<T: Number> Reducer<T> for ArgMaxR {
-    type Acc = Option<(T, usize)>;
+/// Max and the position of its first occurrence.
+struct ArgMaxR<T> {
+    lowest: T,
+}
+impl<T: Number> Reducer<T> for ArgMaxR<T> {
+    type Acc = (T, usize);
     type Out = (T, i64);
     #[inline(always)]
-    fn init(&self) -> Self::Acc {
-        None
+    fn init(&self) -> (T, usize) {
+        (self.lowest, usize::MAX)
     }
     #[inline(always)]
-    fn add(&self, acc: Self::Acc, v: T, pos: usize) -> Self::Acc {
-        match acc {
-            Some((m, p)) if v <= m || v.partial_cmp(&m).is_none() => Some((m, p)),
-            _ => Some((v, pos)),
+    fn add(&self, (m, p): (T, usize), v: T, pos: usize) -> (T, usize) {
+        if v > m || p == usize::MAX {
+            (v, pos)
+        } else {
+            (m, p)
         }
     }
     #[inline(always)]
-    fn finish(&self, acc: Self::Acc, _: usize, _: usize) -> (T, i64) {
-        match acc {
-            Some((m, p)) => (m, p as i64),
-            None => (T::zero(), -1),
+    fn finish(&self, (m, p): (T, usize), _: usize, _: usize) -> (T, i64) {
+        if p == usize::MAX {
+            (T::zero(), -1)
+        } else {
+            (m, p as i64)
         }
     }
 }
@@ -436,13 +495,13 @@ fn max_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         );
         if !want_indices {
             let y = dispatch_number!(x.dtype(), T => {
-                let v = pool_all(x.as_slice::<T>()?, &g, &MaxR, T::zero())?;
+                let v = pool_all(x.as_slice::<T>()?, &g, &MaxR { lowest: T::from_f64(f64::NEG_INFINITY) }, T::zero())?;
                 Tensor::new(shape.clone(), v)
             })?;
             return Ok(vec![Value::Tensor(y)]);
         }
         let (y, idx) = dispatch_number!(x.dtype(), T => {
-            let v = pool_all(x.as_slice::<T>()?, &g, &ArgMaxR, (T::zero(), -1))?;
+            let v = pool_all(x.as_slice::<T>()?, &g, &ArgMaxR { lowest: T::from_f64(f64::NEG_INFINITY) }, (T::zero(), -1))?;
             let out_plane = g.out_plane().max(1);
             let in_plane = g.in_plane() as i64;
             let [dd, hh, ww] = g.input;
@@ -811,30 +870,8 @@ fn max_roi_pool(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let out_shape = vec![num, c, ph_n, pw_n];
         let y = with_real(
             x,
-            |t| {
-                roi_pool_real::<f32>(
-                    t,
-                    &r,
-                    num,
-                    [nb, c, h, w],
-                    ph_n,
-                    pw_n,
-                    scale as f64,
-                    &out_shape,
-                )
-            },
-            |t| {
-                roi_pool_real::<f64>(
-                    t,
-                    &r,
-                    num,
-                    [nb, c, h, w],
-                    ph_n,
-                    pw_n,
-                    scale as f64,
-                    &out_shape,
-                )
-            },
+            |t| roi_pool_real::<f32>(t, &r, num, [nb, c, h, w], ph_n, pw_n, scale, &out_shape),
+            |t| roi_pool_real::<f64>(t, &r, num, [nb, c, h, w], ph_n, pw_n, scale, &out_shape),
         )?;
         Ok(vec![Value::Tensor(y)])
     }))
@@ -848,7 +885,7 @@ fn roi_pool_real<R: Real>(
     [nb, c, h, w]: [usize; 4],
     ph_n: usize,
     pw_n: usize,
-    scale: f64,
+    scale: f32,
     out_shape: &[usize],
 ) -> Result<Tensor> {
     let xs = x.as_slice::<R>()?;
@@ -863,11 +900,12 @@ fn roi_pool_real<R: Real>(
             b
         );
         let b = b as usize;
-        // Coordinates in f64, clamped to the image before converting to indices.
-        let sw = (roi[1] * scale).round();
-        let sh = (roi[2] * scale).round();
-        let ew = (roi[3] * scale).round();
-        let eh = (roi[4] * scale).round();
+        // Scaled in single precision like the reference kernels; clamped to the image
+        // before converting to indices.
+        let sw = (roi[1] as f32 * scale).round() as f64;
+        let sh = (roi[2] as f32 * scale).round() as f64;
+        let ew = (roi[3] as f32 * scale).round() as f64;
+        let eh = (roi[4] as f32 * scale).round() as f64;
         let rh = (eh - sh + 1.0).max(1.0);
         let rw = (ew - sw + 1.0).max(1.0);
         let bh = rh / ph_n as f64;

@@ -30,6 +30,8 @@ enum Coord {
     AlignCorners,
     Asymmetric,
     TfCropAndResize,
+    /// Opsets 11-12 only.
+    TfHalfPixelForNn,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,9 +112,7 @@ fn resize(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             "align_corners" => Coord::AlignCorners,
             "asymmetric" => Coord::Asymmetric,
             "tf_crop_and_resize" => Coord::TfCropAndResize,
-            "tf_half_pixel_for_nn" => {
-                bail!("coordinate_transformation_mode tf_half_pixel_for_nn is not supported")
-            }
+            "tf_half_pixel_for_nn" => Coord::TfHalfPixelForNn,
             other => bail!("unknown coordinate_transformation_mode '{}'", other),
         };
         let nearest = match n.attr_str("nearest_mode", "round_prefer_floor")?.as_str() {
@@ -274,6 +274,7 @@ fn plan_axis(
                 }
             }
             Coord::Asymmetric => yf / scale,
+            Coord::TfHalfPixelForNn => (yf + 0.5) / scale,
             Coord::TfCropAndResize => {
                 let x = if width != 1.0 {
                     roi.0 * (lf - 1.0) + yf * (roi.1 - roi.0) * (lf - 1.0) / (width - 1.0)

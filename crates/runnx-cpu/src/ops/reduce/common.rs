@@ -68,8 +68,17 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 /// Copy `x` (of `shape`) into the layout of its transpose by `perm`
 /// (output dimension `i` is input dimension `perm[i]`).
 pub fn transpose<T: Copy>(x: &[T], shape: &[usize], perm: &[usize]) -> Result<Vec<T>> {
-    ensure!(perm.len() == shape.len(), "permutation {:?} does not match shape {:?}", perm, shape);
-    ensure!(x.len() == shape.iter().product::<usize>(), "data does not match shape {:?}", shape);
+    ensure!(
+        perm.len() == shape.len(),
+        "permutation {:?} does not match shape {:?}",
+        perm,
+        shape
+    );
+    ensure!(
+        x.len() == shape.iter().product::<usize>(),
+        "data does not match shape {:?}",
+        shape
+    );
     let rank = shape.len();
     if perm.iter().enumerate().all(|(i, &p)| i == p) || x.is_empty() {
         return Ok(x.to_vec());
@@ -131,14 +140,25 @@ pub fn broadcast_to<T: Copy>(x: &[T], shape: &[usize], target: &[usize]) -> Resu
 /// full block when it broadcasts to it.
 pub fn param_block<F: Flt>(t: &Tensor, block: &[usize], what: &str) -> Result<Vec<F>> {
     let v = read::<F>(t)?;
-    if v.len() == block.iter().product::<usize>() && t.shape().iter().product::<usize>() == v.len() {
-        if t.shape() == block || t.shape().iter().filter(|&&d| d != 1).eq(block.iter().filter(|&&d| d != 1)) {
+    if v.len() == block.iter().product::<usize>() && t.shape().iter().product::<usize>() == v.len()
+    {
+        if t.shape() == block
+            || t.shape()
+                .iter()
+                .filter(|&&d| d != 1)
+                .eq(block.iter().filter(|&&d| d != 1))
+        {
             return Ok(v.into_owned());
         }
     }
     match broadcast_to(&v, t.shape(), block) {
         Ok(b) => Ok(b),
-        Err(_) => bail!("{} of shape {:?} does not broadcast to {:?}", what, t.shape(), block),
+        Err(_) => bail!(
+            "{} of shape {:?} does not broadcast to {:?}",
+            what,
+            t.shape(),
+            block
+        ),
     }
 }
 

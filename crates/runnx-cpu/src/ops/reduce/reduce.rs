@@ -232,7 +232,13 @@ fn fold_row<T: Number, R: Reducer<T>>(r: &R, row: &[T]) -> R::A {
 }
 
 /// Reduce `x` viewed as `[outer, n, inner]` over its middle axis.
-pub fn reduce_view<T: Number, R: Reducer<T>>(r: &R, x: &[T], outer: usize, n: usize, inner: usize) -> Vec<T> {
+pub fn reduce_view<T: Number, R: Reducer<T>>(
+    r: &R,
+    x: &[T],
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> Vec<T> {
     let mut out = vec![T::zero(); outer * inner];
     if out.is_empty() {
         return out;
@@ -311,7 +317,12 @@ pub fn reduce_tensor(x: &Tensor, op: Op, axes: &[i64], keepdims: bool) -> Result
         })
         .collect();
     // Dimensions of size 1 do not matter for the layout.
-    let dims: Vec<(usize, bool)> = shape.iter().copied().zip(reduced.iter().copied()).filter(|&(d, _)| d != 1).collect();
+    let dims: Vec<(usize, bool)> = shape
+        .iter()
+        .copied()
+        .zip(reduced.iter().copied())
+        .filter(|&(d, _)| d != 1)
+        .collect();
     let first = dims.iter().position(|&(_, r)| r);
     let last = dims.iter().rposition(|&(_, r)| r);
     let contiguous = match (first, last) {
@@ -348,7 +359,11 @@ fn build(n: &NodeCtx, op: Op) -> Result<Box<dyn Kernel>> {
     let keepdims = n.attr_int("keepdims", 1)? != 0;
     let noop = n.attr_int("noop_with_empty_axes", 0)? != 0;
     let from_input = n.opset >= if op == Op::Sum { 13 } else { 18 };
-    let attr_axes = if from_input { None } else { n.attr_ints_opt("axes")? };
+    let attr_axes = if from_input {
+        None
+    } else {
+        n.attr_ints_opt("axes")?
+    };
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let axes = if from_input {
@@ -384,10 +399,16 @@ fn arg_build(n: &NodeCtx, max: bool) -> Result<Box<dyn Kernel>> {
     Ok(kernel(move |inputs| {
         let x = inputs.tensor(0)?;
         let shape = x.shape();
-        ensure!(!shape.is_empty(), "ArgMax/ArgMin need a tensor of rank >= 1");
+        ensure!(
+            !shape.is_empty(),
+            "ArgMax/ArgMin need a tensor of rank >= 1"
+        );
         let ax = crate::ops::util::axis(axis, shape.len())?;
         let (outer, m, inner) = split_at_axis(shape, ax);
-        ensure!(m > 0 || outer * inner == 0, "cannot take the arg max/min over an empty axis");
+        ensure!(
+            m > 0 || outer * inner == 0,
+            "cannot take the arg max/min over an empty axis"
+        );
         let mut out_shape = shape.to_vec();
         if keepdims {
             out_shape[ax] = 1;
@@ -403,7 +424,14 @@ fn arg_build(n: &NodeCtx, max: bool) -> Result<Box<dyn Kernel>> {
 }
 
 #[allow(clippy::eq_op)]
-fn arg_view<T: Number>(d: &[T], outer: usize, m: usize, inner: usize, max: bool, last: bool) -> Vec<i64> {
+fn arg_view<T: Number>(
+    d: &[T],
+    outer: usize,
+    m: usize,
+    inner: usize,
+    max: bool,
+    last: bool,
+) -> Vec<i64> {
     let mut out = vec![0i64; outer * inner];
     for o in 0..outer {
         for i in 0..inner {
