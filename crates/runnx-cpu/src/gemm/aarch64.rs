@@ -1,6 +1,6 @@
 //! aarch64 NEON micro-kernel: 8 rows x 8 columns (16 q-register accumulators).
 
-use super::KernelDesc;
+use super::{KernelDesc, Store};
 use std::arch::aarch64::*;
 
 const MR: usize = 8;
@@ -14,32 +14,20 @@ pub const DESC: KernelDesc = KernelDesc {
     mc: 128,
     nc: 1024,
     func: kernel,
+    direct: None,
+    direct_small: None,
+    fused_store: false,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`]; the CPU must support NEON.
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    alpha: f32,
-    beta: f32,
-) {
-    inner(k, a, b, c, rsc, alpha, beta)
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
+    inner(k, a, b, c, rsc, st)
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn inner(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    alpha: f32,
-    beta: f32,
-) {
+unsafe fn inner(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
+    let (alpha, beta) = (st.alpha, st.beta);
     let mut acc = [[vdupq_n_f32(0.0); 2]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..k {

@@ -1,6 +1,6 @@
 //! The portable micro-kernel: plain Rust on fixed-size arrays (auto-vectorised).
 
-use super::KernelDesc;
+use super::{KernelDesc, Store};
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -13,19 +13,15 @@ pub const DESC: KernelDesc = KernelDesc {
     mc: 128,
     nc: 1024,
     func: kernel,
+    direct: None,
+    direct_small: None,
+    fused_store: false,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`].
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    alpha: f32,
-    beta: f32,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
+    let (alpha, beta) = (st.alpha, st.beta);
     let a = std::slice::from_raw_parts(a, k * MR);
     let b = std::slice::from_raw_parts(b, k * NR);
     let mut acc = [[0f32; NR]; MR];

@@ -16,11 +16,50 @@
 //! - aarch64: NEON (`aarch64.rs`, 8x8)
 //! - wasm32 with simd128: (`wasm32.rs`, 4x8)
 //! - anything else: a portable kernel (`generic.rs`, 4x8)
+//!
+//! On x86 a row-major A is read in place (`direct` kernels; M tails in 4-row tiles)
+//! and only B is packed; the kernels' store adds the bias and applies Relu/Clip.
+//! One-row / one-column products take an unpacked GEMV path. [`kernel_name`] names
+//! the kernel in use, [`force_generic`] forces the portable one.
 
 use runnx_ir::{ensure, Result};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+
+/// Compile a function body for AVX-512, AVX2+FMA and the baseline, and pick one at
+/// run time (for auto-vectorised hot loops outside the micro-kernels).
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $t:ty),*) $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $t),*) $(-> $ret)? {
+            #[inline(always)]
+            fn imp($($arg: $t),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $t),*) $(-> $ret)? {
+                    imp($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $t),*) $(-> $ret)? {
+                    imp($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the features the function was compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
+pub(crate) use multiversion;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -39,14 +78,47 @@ mod wasm32;
 /// # Safety
 /// `a` holds `k*MR` floats, `b` holds `k*NR` floats, `c` addresses an `MR x NR`
 /// tile with row stride `rsc`, and the CPU supports the kernel's features.
-pub type MicroKernel = unsafe fn(
+pub type MicroKernel =
+    unsafe fn(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store);
+
+/// How a micro-kernel writes its tile: `c = alpha*acc + beta*c` (C not read when
+/// `beta == 0`), and for kernels with `fused_store`, then `+ row_bias[i] + col_bias[j]`
+/// (each when non-null; `MR` / `NR` values) and a clamp to `[lo, hi]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Store {
+    pub alpha: f32,
+    pub beta: f32,
+    pub row_bias: *const f32,
+    pub col_bias: *const f32,
+    pub clamp: Option<(f32, f32)>,
+}
+
+impl Store {
+    fn plain(alpha: f32, beta: f32) -> Store {
+        Store {
+            alpha,
+            beta,
+            row_bias: std::ptr::null(),
+            col_bias: std::ptr::null(),
+            clamp: None,
+        }
+    }
+}
+
+/// A micro-kernel that reads A straight from a row-major matrix (row stride `lda`)
+/// instead of a packed panel: `a` points at the tile's first element, rows are `lda`
+/// apart. Saves packing A when it is row-major.
+///
+/// # Safety
+/// `a` addresses an `MR x k` block with row stride `lda`; otherwise as [`MicroKernel`].
+pub type DirectKernel = unsafe fn(
     k: usize,
     a: *const f32,
+    lda: usize,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
-    alpha: f32,
-    beta: f32,
+    st: &Store,
 );
 
 /// A micro-kernel and the blocking that suits it.
@@ -59,6 +131,12 @@ pub struct KernelDesc {
     pub mc: usize,
     pub nc: usize,
     pub func: MicroKernel,
+    /// The same kernel reading A unpacked, where there is one.
+    pub direct: Option<DirectKernel>,
+    /// A direct kernel for `rows`-tall tiles, for the rows left below a multiple of MR.
+    pub direct_small: Option<(usize, DirectKernel)>,
+    /// Whether the kernel applies `Store`'s bias and clamp itself.
+    pub fused_store: bool,
 }
 
 impl std::fmt::Debug for KernelDesc {
@@ -72,6 +150,17 @@ const MAX_MR: usize = 16;
 const MAX_NR: usize = 32;
 
 static FORCE_GENERIC: AtomicBool = AtomicBool::new(false);
+static NO_DIRECT: AtomicBool = AtomicBool::new(false);
+
+/// Whether kernels may read row-major A unpacked (on by default; tests turn it off
+/// to cover the packed path of every kernel).
+pub fn set_direct_a(on: bool) {
+    NO_DIRECT.store(!on, Ordering::Relaxed);
+}
+
+fn use_direct() -> bool {
+    !NO_DIRECT.load(Ordering::Relaxed)
+}
 
 /// Force (or stop forcing) the portable kernel, for tests and comparisons.
 pub fn force_generic(on: bool) {
@@ -223,7 +312,7 @@ impl Activation {
     }
 
     /// Apply in place.
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, x: &mut [f32]) {
         match self {
             Activation::None => {}
@@ -251,7 +340,7 @@ impl Activation {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
@@ -292,20 +381,27 @@ impl<'a> Epilogue<'a> {
     /// Apply to the `rows x cols` block of C at `c` (row stride `ldc`) whose top-left
     /// element is C's `(i0, j0)`.
     fn apply(&self, c: &mut [f32], ldc: usize, i0: usize, j0: usize, rows: usize, cols: usize) {
+        let (rb, cb): (&[f32], &[f32]) = match self.bias {
+            Bias::None => (&[], &[]),
+            Bias::Row(b) => (&b[i0..i0 + rows], &[]),
+            Bias::Col(b) => (&[], &b[j0..j0 + cols]),
+        };
+        apply_tile(c, ldc, rows, cols, rb, cb, self.act);
+    }
+}
+
+multiversion! {
+    /// Bias (per row `rb` or per column `cb`, either may be empty) then activation.
+    fn apply_tile(c: &mut [f32], ldc: usize, rows: usize, cols: usize, rb: &[f32], cb: &[f32], act: Activation) {
         for i in 0..rows {
             let row = &mut c[i * ldc..i * ldc + cols];
-            match self.bias {
-                Bias::None => {}
-                Bias::Row(b) => {
-                    let v = b[i0 + i];
-                    row.iter_mut().for_each(|x| *x += v);
-                }
-                Bias::Col(b) => row
-                    .iter_mut()
-                    .zip(&b[j0..j0 + cols])
-                    .for_each(|(x, v)| *x += v),
+            if let Some(&v) = rb.get(i) {
+                row.iter_mut().for_each(|x| *x += v);
             }
-            self.act.apply(row);
+            if !cb.is_empty() {
+                row.iter_mut().zip(cb).for_each(|(x, v)| *x += v);
+            }
+            act.apply(row);
         }
     }
 }
@@ -448,8 +544,24 @@ pub fn sgemm_with(
         return Ok(());
     }
 
+    // Matrix-vector products: no packing, one pass over the matrix.
+    if m == 1 && (b.cs == 1 || b.rs == 1) {
+        gemv_row(n, k, alpha, a, b, beta, c);
+        ep.apply(c, ldc, 0, 0, m, n);
+        return Ok(());
+    }
+    if n == 1 && (a.cs == 1 || a.rs == 1) {
+        // c[i] = A[i, :] . b, i.e. the row case on the transposes.
+        let mut col: Vec<f32> = (0..m).map(|i| c[i * ldc]).collect();
+        gemv_row(m, k, alpha, b.t(), a.t(), beta, &mut col);
+        for (i, v) in col.into_iter().enumerate() {
+            c[i * ldc] = v;
+        }
+        ep.apply(c, ldc, 0, 0, m, n);
+        return Ok(());
+    }
     // Tiny problems: packing costs more than it saves.
-    if m.saturating_mul(n).saturating_mul(k) <= 4096 || (m == 1 && b.cs == 1) {
+    if m.saturating_mul(n).saturating_mul(k) <= 4096 {
         naive(m, n, k, alpha, a, b, beta, c, ldc);
         ep.apply(c, ldc, 0, 0, m, n);
         return Ok(());
@@ -497,6 +609,58 @@ pub fn sgemm_with(
         }
     });
     Ok(())
+}
+
+/// `c[0..n] = alpha * a[0, :] * B + beta * c` for a one-row A, B with unit row or
+/// column stride (checked by the caller).
+fn gemv_row(n: usize, k: usize, alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
+    let av: Vec<f32> = (0..k).map(|p| a.data[p * a.cs]).collect();
+    let mut acc = vec![0f32; n];
+    if b.cs == 1 {
+        for (p, &x) in av.iter().enumerate() {
+            if x != 0.0 {
+                axpy(&mut acc, &b.data[p * b.rs..p * b.rs + n], x);
+            }
+        }
+    } else {
+        for (j, s) in acc.iter_mut().enumerate() {
+            *s = dot(&av, &b.data[j * b.cs..j * b.cs + k]);
+        }
+    }
+    for (x, &s) in c[..n].iter_mut().zip(&acc) {
+        *x = if beta == 0.0 {
+            alpha * s
+        } else {
+            alpha * s + beta * *x
+        };
+    }
+}
+
+multiversion! {
+    /// `acc[j] += x * row[j]`.
+    fn axpy(acc: &mut [f32], row: &[f32], x: f32) {
+        acc.iter_mut().zip(row).for_each(|(s, &v)| *s += x * v);
+    }
+}
+
+multiversion! {
+    /// Dot product with 16 independent partial sums (vectorisable without fast-math).
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let mut acc = [0f32; 16];
+        let (ac, bc) = (a[..n].chunks_exact(16), b[..n].chunks_exact(16));
+        let (ar, br) = (ac.remainder(), bc.remainder());
+        for (x, y) in ac.zip(bc) {
+            for l in 0..16 {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        let mut s: f32 = acc.iter().sum();
+        for (x, y) in ar.iter().zip(br) {
+            s += x * y;
+        }
+        s
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -602,6 +766,18 @@ impl Ctx<'_> {
         let mut tmp = [0f32; MAX_MR * MAX_NR];
         let c = self.c.0;
         let ldc = self.ldc;
+        // Relu and Clip fold into the kernels' store; other activations run after it.
+        let (clamp, rest_act) = match self.ep.act {
+            Activation::Relu => (Some((0.0, f32::INFINITY)), Activation::None),
+            Activation::Clip(lo, hi) => (Some((lo, hi)), Activation::None),
+            other => (None, other),
+        };
+        let small = kd.direct_small;
+        let direct = if self.a.cs == 1 && use_direct() {
+            kd.direct
+        } else {
+            None
+        };
 
         let mut jc = j_lo;
         while jc < j_hi {
@@ -615,7 +791,15 @@ impl Ctx<'_> {
                 let mut ic = i_lo;
                 while ic < i_hi {
                     let mc = mc_max.min(i_hi - ic);
-                    pack_a(pa, self.a, ic, mc, pc, kc, mr);
+                    let full = mc / mr * mr;
+                    match direct {
+                        // Only the last, partial panel of rows needs packing.
+                        Some(_) if full < mc => {
+                            pack_a(pa, self.a, ic + full, mc - full, pc, kc, mr)
+                        }
+                        Some(_) => {}
+                        None => pack_a(pa, self.a, ic, mc, pc, kc, mr),
+                    }
                     let mut jr = 0;
                     while jr < nc {
                         let nr_eff = nr.min(nc - jr);
@@ -623,13 +807,62 @@ impl Ctx<'_> {
                         let mut ir = 0;
                         while ir < mc {
                             let mr_eff = mr.min(mc - ir);
-                            let ap = pa.as_ptr().add(ir * kc);
                             let (ci, cj) = (ic + ir, jc + jr);
                             let cp = c.add(ci * ldc + cj);
-                            if mr_eff == mr && nr_eff == nr {
-                                (kd.func)(kc, ap, bp, cp, ldc, self.alpha, beta);
+                            let small_ok =
+                                direct.is_some() && small.is_some_and(|(r, _)| mr_eff % r == 0);
+                            // Whether the kernel writes straight into C (else into `tmp`).
+                            let full_tile = nr_eff == nr && (mr_eff == mr || small_ok);
+                            let fuse = full_tile && last_k && kd.fused_store;
+                            let st = if fuse {
+                                Store {
+                                    alpha: self.alpha,
+                                    beta,
+                                    row_bias: match self.ep.bias {
+                                        Bias::Row(b) => b.as_ptr().add(ci),
+                                        _ => std::ptr::null(),
+                                    },
+                                    col_bias: match self.ep.bias {
+                                        Bias::Col(b) => b.as_ptr().add(cj),
+                                        _ => std::ptr::null(),
+                                    },
+                                    clamp,
+                                }
+                            } else if full_tile {
+                                Store::plain(self.alpha, beta)
                             } else {
-                                (kd.func)(kc, ap, bp, tmp.as_mut_ptr(), nr, self.alpha, 0.0);
+                                Store::plain(self.alpha, 0.0)
+                            };
+                            let (dst, rs) = if full_tile {
+                                (cp, ldc)
+                            } else {
+                                (tmp.as_mut_ptr(), nr)
+                            };
+                            match direct {
+                                Some(f) if mr_eff == mr => {
+                                    let ap = self.a.data.as_ptr().add(ci * self.a.rs + pc);
+                                    f(kc, ap, self.a.rs, bp, dst, rs, &st)
+                                }
+                                Some(_) if mr_eff < mr && small_ok => {
+                                    // Rows below the last full tile, in small direct tiles.
+                                    if let Some((r, f)) = small {
+                                        let mut s = 0;
+                                        while s < mr_eff {
+                                            let ap =
+                                                self.a.data.as_ptr().add((ci + s) * self.a.rs + pc);
+                                            let mut st = st;
+                                            if !st.row_bias.is_null() {
+                                                st.row_bias = st.row_bias.add(s);
+                                            }
+                                            f(kc, ap, self.a.rs, bp, dst.add(s * rs), rs, &st);
+                                            s += r;
+                                        }
+                                    }
+                                }
+                                Some(_) => (kd.func)(kc, pa.as_ptr(), bp, dst, rs, &st),
+                                None => (kd.func)(kc, pa.as_ptr().add(ir * kc), bp, dst, rs, &st),
+                            }
+                            if !full_tile {
                                 for i in 0..mr_eff {
                                     let crow =
                                         std::slice::from_raw_parts_mut(cp.add(i * ldc), nr_eff);
@@ -646,7 +879,11 @@ impl Ctx<'_> {
                             if last_k && !self.ep.is_none() {
                                 let len = (mr_eff - 1) * ldc + nr_eff;
                                 let tile = std::slice::from_raw_parts_mut(cp, len);
-                                self.ep.apply(tile, ldc, ci, cj, mr_eff, nr_eff);
+                                if !fuse {
+                                    self.ep.apply(tile, ldc, ci, cj, mr_eff, nr_eff);
+                                } else if rest_act != Activation::None {
+                                    apply_tile(tile, ldc, mr_eff, nr_eff, &[], &[], rest_act);
+                                }
                             }
                             ir += mr;
                         }
@@ -770,6 +1007,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check(
         kern: &KernelDesc,
         m: usize,
@@ -845,65 +1083,75 @@ mod tests {
             (100, 100, 100),
             (13, 37, 600),
             (130, 70, 5),
+            (150, 40, 70),
+            (301, 50, 20),
+            (40, 70, 30),
+            (44, 64, 300),
+            (16, 100, 16),
         ];
-        for kern in available_kernels() {
-            for &(m, n, k) in &shapes {
-                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                    check(kern, m, n, k, ta, tb, 1.0, 0.0);
+        for direct in [true, false] {
+            set_direct_a(direct);
+            for kern in available_kernels() {
+                for &(m, n, k) in &shapes {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        check(kern, m, n, k, ta, tb, 1.0, 0.0);
+                    }
+                    check(kern, m, n, k, false, false, 0.5, 2.0);
+                    check(kern, m, n, k, true, false, -1.5, 1.0);
                 }
-                check(kern, m, n, k, false, false, 0.5, 2.0);
-                check(kern, m, n, k, true, false, -1.5, 1.0);
             }
         }
+        set_direct_a(true);
     }
 
     #[test]
     fn epilogue_bias_and_activation() {
-        let (m, n, k) = (37, 45, 29);
-        let mut seed = 7u64;
-        let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-        let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-        let rb: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
-        let cb: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
-        for kern in available_kernels() {
-            for (bias, act) in [
-                (Bias::Row(&rb), Activation::Relu),
-                (Bias::Col(&cb), Activation::Clip(-0.1, 0.2)),
-                (Bias::None, Activation::LeakyRelu(0.1)),
-                (Bias::Col(&cb), Activation::Sigmoid),
-            ] {
-                let mut want = vec![0f32; m * n];
-                reference(
-                    m,
-                    n,
-                    k,
-                    1.0,
-                    MatRef::row_major(&a, k),
-                    MatRef::row_major(&b, n),
-                    0.0,
-                    &mut want,
-                    n,
-                );
-                Epilogue { bias, act }.apply(&mut want, n, 0, 0, m, n);
-                let mut got = vec![0f32; m * n];
-                let ep = Epilogue { bias, act };
-                sgemm_with(
-                    kern,
-                    false,
-                    m,
-                    n,
-                    k,
-                    1.0,
-                    MatRef::row_major(&a, k),
-                    MatRef::row_major(&b, n),
-                    0.0,
-                    &mut got,
-                    n,
-                    &ep,
-                )
-                .unwrap();
-                for (g, w) in got.iter().zip(&want) {
-                    assert!((g - w).abs() < 1e-4, "{:?} {:?}: {} vs {}", kern, act, g, w);
+        for (m, n, k) in [(37, 45, 29), (40, 64, 20), (16, 70, 33)] {
+            let mut seed = 7u64;
+            let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
+            let rb: Vec<f32> = (0..m).map(|_| lcg(&mut seed)).collect();
+            let cb: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+            for kern in available_kernels() {
+                for (bias, act) in [
+                    (Bias::Row(&rb), Activation::Relu),
+                    (Bias::Col(&cb), Activation::Clip(-0.1, 0.2)),
+                    (Bias::None, Activation::LeakyRelu(0.1)),
+                    (Bias::Col(&cb), Activation::Sigmoid),
+                ] {
+                    let mut want = vec![0f32; m * n];
+                    reference(
+                        m,
+                        n,
+                        k,
+                        1.0,
+                        MatRef::row_major(&a, k),
+                        MatRef::row_major(&b, n),
+                        0.0,
+                        &mut want,
+                        n,
+                    );
+                    Epilogue { bias, act }.apply(&mut want, n, 0, 0, m, n);
+                    let mut got = vec![0f32; m * n];
+                    let ep = Epilogue { bias, act };
+                    sgemm_with(
+                        kern,
+                        false,
+                        m,
+                        n,
+                        k,
+                        1.0,
+                        MatRef::row_major(&a, k),
+                        MatRef::row_major(&b, n),
+                        0.0,
+                        &mut got,
+                        n,
+                        &ep,
+                    )
+                    .unwrap();
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!((g - w).abs() < 1e-4, "{:?} {:?}: {} vs {}", kern, act, g, w);
+                    }
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! wasm32 simd128 micro-kernel: 4 rows x 8 columns (8 v128 accumulators).
 
-use super::KernelDesc;
+use super::{KernelDesc, Store};
 use core::arch::wasm32::*;
 
 const MR: usize = 4;
@@ -14,19 +14,15 @@ pub const DESC: KernelDesc = KernelDesc {
     mc: 128,
     nc: 1024,
     func: kernel,
+    direct: None,
+    direct_small: None,
+    fused_store: false,
 };
 
 /// # Safety
 /// See [`super::MicroKernel`].
-pub unsafe fn kernel(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    alpha: f32,
-    beta: f32,
-) {
+pub unsafe fn kernel(k: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, st: &Store) {
+    let (alpha, beta) = (st.alpha, st.beta);
     let mut acc = [[f32x4_splat(0.0); 2]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..k {

@@ -6,6 +6,7 @@
 //! direct path. Bias and activation run in the GEMM epilogue.
 
 use super::common::*;
+use super::simd;
 use crate::gemm::{self, Activation, Bias, Epilogue, MatRef};
 use runnx_ir::{ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
 
@@ -109,7 +110,7 @@ fn per_dim(v: &Option<Vec<i64>>, nd: usize, default: i64, what: &str) -> Result<
             v.iter()
                 .map(|&x| {
                     ensure!(
-                        x >= 1 && x < 1 << 24,
+                        (1..1 << 24).contains(&x),
                         "{} value {} is out of range",
                         what,
                         x
@@ -323,13 +324,14 @@ fn valid_range(out: usize, stride: usize, off: isize, len: usize) -> (usize, usi
 }
 
 /// im2col for one group: `x` is `[cg, in...]`, `col` becomes `[cg*K, out]`.
+#[inline(always)]
 pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut [T]) {
     let nd = g.input.len();
     let ks = g.kernel_size();
     let os = g.out_size();
     let is = g.in_size();
     let inner = g.output[nd - 1];
-    let outer = if inner == 0 { 0 } else { os / inner };
+    let outer = os.checked_div(inner).unwrap_or(0);
     let in_strides = crate::ops::util::strides(&g.input);
     let mut kidx = vec![0usize; nd];
     let mut oidx = vec![0usize; nd];
@@ -363,6 +365,14 @@ pub(crate) fn im2col<T: Copy + Default>(x: &[T], cg: usize, g: &Geom, col: &mut 
                 let start = (base + lo as isize * s as isize + off_last) as usize;
                 if s == 1 {
                     dst[lo..hi].copy_from_slice(&xc[start..start + (hi - lo)]);
+                } else if s == 2 {
+                    // Pairs, so that the compiler can vectorise the even-element gather.
+                    let n = hi - lo;
+                    let pairs = &xc[start..start + 2 * (n - 1)];
+                    for (v, p) in dst[lo..hi - 1].iter_mut().zip(pairs.chunks_exact(2)) {
+                        *v = p[0];
+                    }
+                    dst[hi - 1] = xc[start + 2 * (n - 1)];
                 } else {
                     for (j, v) in dst[lo..hi].iter_mut().enumerate() {
                         *v = xc[start + j * s];
@@ -381,7 +391,7 @@ fn col2im(col: &[f32], mg: usize, g: &Geom, y: &mut [f32]) {
     let is = g.in_size();
     let os = g.out_size();
     let inner = g.input[nd - 1];
-    let outer = if inner == 0 { 0 } else { is / inner };
+    let outer = is.checked_div(inner).unwrap_or(0);
     let out_strides = crate::ops::util::strides(&g.output);
     let mut kidx = vec![0usize; nd];
     let mut iidx = vec![0usize; nd];
@@ -421,44 +431,144 @@ fn col2im(col: &[f32], mg: usize, g: &Geom, y: &mut [f32]) {
     }
 }
 
+thread_local! {
+    /// Depthwise scratch and the geometry its zero padding was laid out for.
+    static DW_SCRATCH: std::cell::RefCell<(Vec<f32>, [isize; 12])> = const { std::cell::RefCell::new((Vec::new(), [0; 12])) };
+}
+
 /// Direct 2-D convolution of one channel (depthwise): `x` `[H, W]`, `w` `[kh, kw]`,
-/// `y` `[OH, OW]` filled with `bias` + the sum.
+/// `y` `[OH, OW]` filled with `act(bias + sum)`.
+///
+/// The channel is first copied into a zero-padded buffer split into
+/// `stride_h x stride_w` phase planes (`plane[qr][qc][r][t] = padded[r*sh + qr][t*sw + qc]`),
+/// each `plen` wide. Then every kernel tap reads one contiguous run of a plane for the
+/// whole output (computed `plen` wide, the extra columns discarded), so each tap is
+/// one long vectorised update whatever the strides and the image size.
 fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation) {
+    DW_SCRATCH.with(|buf| {
+        let mut guard = buf.borrow_mut();
+        let (buf, key) = &mut *guard;
+        // Every channel of a geometry writes the same interior cells, so the padding
+        // stays zero between channels and calls: clear only when the geometry changes.
+        let k: [isize; 12] = [
+            g.input[0] as isize,
+            g.input[1] as isize,
+            g.kernel[0] as isize,
+            g.kernel[1] as isize,
+            g.strides[0] as isize,
+            g.strides[1] as isize,
+            g.dil[0] as isize,
+            g.dil[1] as isize,
+            g.pad[0],
+            g.pad[1],
+            g.output[0] as isize,
+            g.output[1] as isize,
+        ];
+        if *key != k {
+            buf.clear();
+            *key = k;
+        }
+        depthwise_2d_with(x, w, bias, g, y, act, buf)
+    })
+}
+
+fn depthwise_2d_with(
+    x: &[f32],
+    w: &[f32],
+    bias: f32,
+    g: &Geom,
+    y: &mut [f32],
+    act: Activation,
+    buf: &mut Vec<f32>,
+) {
     let (ih, iw) = (g.input[0], g.input[1]);
     let (kh, kw) = (g.kernel[0], g.kernel[1]);
     let (oh, ow) = (g.output[0], g.output[1]);
     let (sh, sw) = (g.strides[0], g.strides[1]);
     let (dh, dw) = (g.dil[0], g.dil[1]);
-    for r in 0..oh {
-        let yrow = &mut y[r * ow..(r + 1) * ow];
-        yrow.fill(bias);
-        for a in 0..kh {
-            let i = (r * sh + a * dh) as isize - g.pad[0];
-            if i < 0 || i >= ih as isize {
-                continue;
-            }
-            let xrow = &x[i as usize * iw..(i as usize + 1) * iw];
-            for b in 0..kw {
-                let wv = w[a * kw + b];
-                let off = (b * dw) as isize - g.pad[1];
-                let (lo, hi) = valid_range(ow, sw, off, iw);
-                if lo >= hi {
-                    continue;
-                }
-                let start = (lo as isize * sw as isize + off) as usize;
-                if sw == 1 {
-                    let xs = &xrow[start..start + (hi - lo)];
-                    yrow[lo..hi]
-                        .iter_mut()
-                        .zip(xs)
-                        .for_each(|(o, &v)| *o += wv * v);
-                } else {
-                    for (j, o) in yrow[lo..hi].iter_mut().enumerate() {
-                        *o += wv * xrow[start + j * sw];
-                    }
-                }
-            }
+    let (pt, pl) = (g.pad[0], g.pad[1]);
+    // Padded extent actually read.
+    let ph = (oh - 1) * sh + (kh - 1) * dh + 1;
+    let pw = (ow - 1) * sw + (kw - 1) * dw + 1;
+    let plen = pw.div_ceil(sw);
+    let prow = ph.div_ceil(sh) + 1; // one spare row: the discarded columns read past the end
+    let plane = prow * plen;
+    let out_len = oh * plen;
+    buf.resize(sh * sw * plane + out_len, 0.0);
+    let (planes, out) = buf.split_at_mut(sh * sw * plane);
+    // Padded columns c with 0 <= c - pl < iw.
+    let c_lo = pl.max(0) as usize;
+    let c_hi = ((iw as isize + pl).max(0) as usize).min(pw);
+    for r in 0..ph {
+        let sr = r as isize - pt;
+        if sr < 0 || sr >= ih as isize {
+            continue;
         }
+        let src = &x[sr as usize * iw..(sr as usize + 1) * iw];
+        let (qr, rr) = (r % sh, r / sh);
+        if sw == 1 {
+            if c_lo < c_hi {
+                let d = &mut planes[qr * plane + rr * plen..][..plen];
+                let s0 = (c_lo as isize - pl) as usize;
+                d[c_lo..c_hi].copy_from_slice(&src[s0..s0 + (c_hi - c_lo)]);
+            }
+            continue;
+        }
+        let row_planes = &mut planes[qr * sw * plane..(qr + 1) * sw * plane];
+        if sw == 2 && c_lo < c_hi {
+            // Deinterleave the row into its two column phases (vectorised).
+            let (p0, p1) = row_planes.split_at_mut(plane);
+            let s0 = (c_lo as isize - pl) as usize;
+            let src = &src[s0..s0 + (c_hi - c_lo)];
+            let t0 = c_lo / 2;
+            let (first, second) = if c_lo.is_multiple_of(2) {
+                (
+                    &mut p0[rr * plen + t0..(rr + 1) * plen],
+                    &mut p1[rr * plen + t0..(rr + 1) * plen],
+                )
+            } else {
+                (
+                    &mut p1[rr * plen + t0..(rr + 1) * plen],
+                    &mut p0[rr * plen + t0 + 1..(rr + 1) * plen],
+                )
+            };
+            simd::deinterleave2(src, first, second);
+            continue;
+        }
+        for c in c_lo..c_hi {
+            let v = src[(c as isize - pl) as usize];
+            row_planes[(c % sw) * plane + rr * plen + c / sw] = v;
+        }
+    }
+    let tap = |t: usize| {
+        let (a, b) = (t / kw, t % kw);
+        let (dr, dc) = (a * dh, b * dw);
+        let start = ((dr % sh) * sw + dc % sw) * plane + (dr / sh) * plen + dc / sw;
+        (start, w[t])
+    };
+    if kh * kw == 9 {
+        let taps: [(usize, f32); 9] = std::array::from_fn(tap);
+        let wv: [f32; 9] = std::array::from_fn(|t| taps[t].1);
+        if ow >= 16 {
+            // Wide rows: straight into the output, row by row.
+            for (r, yrow) in y.chunks_exact_mut(ow).take(oh).enumerate() {
+                let s: [&[f32]; 9] = std::array::from_fn(|t| &planes[taps[t].0 + r * plen..][..ow]);
+                simd::taps9(yrow, &s, &wv, bias);
+                act.apply(yrow);
+            }
+            return;
+        }
+        let s: [&[f32]; 9] = std::array::from_fn(|t| &planes[taps[t].0..taps[t].0 + out_len]);
+        simd::taps9(out, &s, &wv, bias);
+    } else {
+        out.fill(bias);
+        for t in 0..kh * kw {
+            let (start, wv) = tap(t);
+            simd::axpy(out, &planes[start..start + out_len], wv);
+        }
+    }
+    for (r, yrow) in y.chunks_exact_mut(ow).take(oh).enumerate() {
+        yrow.copy_from_slice(&out[r * plen..r * plen + ow]);
         act.apply(yrow);
     }
 }
@@ -489,7 +599,7 @@ pub fn conv_f32(
     let m = w_shape[0];
     let group = p.group as usize;
     ensure!(
-        c % group == 0 && m % group == 0 && w_shape[1] * group == c,
+        c.is_multiple_of(group) && m.is_multiple_of(group) && w_shape[1] * group == c,
         "Conv channels do not match: input {:?}, weights {:?}, group {}",
         x_shape,
         w_shape,
@@ -522,7 +632,7 @@ pub fn conv_f32(
     let os = geom.out_size();
 
     // Depthwise (one input channel per group): direct, parallel over channels.
-    if cg == 1 && g2.input.len() == 2 {
+    if cg == 1 && g2.input.len() == 2 && g2.kernel.iter().all(|&k| k > 0) {
         let cost = ks * os;
         crate::par::for_each_chunk_mut(&mut y, os, cost, |idx, ych| {
             let (img, oc) = (idx / m, idx % m);
@@ -537,11 +647,53 @@ pub fn conv_f32(
 
     let pointwise = geom.is_pointwise();
     let kdim = cg * ks;
-    let mut col = if pointwise {
-        Vec::new()
-    } else {
-        vec![0f32; kdim * os]
-    };
+    COL_SCRATCH.with(|col| -> Result<()> {
+        let mut col = col.borrow_mut();
+        if !pointwise && col.len() < kdim * os {
+            // im2col writes every element, so stale contents never leak through.
+            col.resize(kdim * os, 0.0);
+        }
+        conv_groups(
+            x,
+            w,
+            bias,
+            act,
+            &mut y,
+            &mut col[..],
+            n,
+            c,
+            m,
+            group,
+            &g2,
+            pointwise,
+        )
+    })?;
+    Ok((out_shape, y))
+}
+
+thread_local! {
+    static COL_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The GEMM path of [`conv_f32`]: per image and group, im2col (unless pointwise) and GEMM.
+#[allow(clippy::too_many_arguments)]
+fn conv_groups(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+    col: &mut [f32],
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+    g2: &Geom,
+    pointwise: bool,
+) -> Result<()> {
+    let (cg, mg) = (c / group, m / group);
+    let (ks, is, os) = (g2.kernel_size(), g2.in_size(), g2.out_size());
+    let kdim = cg * ks;
     for img in 0..n {
         for gi in 0..group {
             let xg = &x[(img * c + gi * cg) * is..(img * c + (gi + 1) * cg) * is];
@@ -550,8 +702,9 @@ pub fn conv_f32(
             let bmat = if pointwise {
                 MatRef::row_major(xg, os)
             } else {
-                im2col(xg, cg, &g2, &mut col);
-                MatRef::row_major(&col, os)
+                let col = &mut col[..kdim * os];
+                simd::im2col_f32(xg, cg, g2, col);
+                MatRef::row_major(col, os)
             };
             let ep = Epilogue {
                 bias: bias.map_or(Bias::None, |b| Bias::Row(&b[gi * mg..(gi + 1) * mg])),
@@ -571,7 +724,7 @@ pub fn conv_f32(
             )?;
         }
     }
-    Ok((out_shape, y))
+    Ok(())
 }
 
 /// f32 transposed convolution. `x` is `[N, C, in...]`, `w` is `[C, M/group, k...]`.
@@ -598,7 +751,7 @@ pub fn conv_transpose_f32(
     let (n, c) = (x_shape[0], x_shape[1]);
     let group = p.group as usize;
     ensure!(
-        w_shape[0] == c && c % group == 0,
+        w_shape[0] == c && c.is_multiple_of(group),
         "ConvTranspose channels do not match: input {:?}, weights {:?}, group {}",
         x_shape,
         w_shape,
@@ -893,6 +1046,36 @@ mod tests {
                 3,
                 6,
                 3,
+            ),
+            (
+                vec![5, 40],
+                vec![3, 3],
+                vec![1, 1],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                3,
+                3,
+                3,
+            ),
+            (
+                vec![6, 41],
+                vec![3, 3],
+                vec![2, 2],
+                vec![1, 1],
+                vec![1, 1, 1, 1],
+                3,
+                3,
+                3,
+            ),
+            (
+                vec![6, 41],
+                vec![3, 3],
+                vec![2, 2],
+                vec![1, 1],
+                vec![0, 0, 1, 1],
+                2,
+                2,
+                2,
             ),
             (
                 vec![5, 6, 7],

@@ -66,7 +66,7 @@ pub(crate) fn build_deform_conv(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let (m, kh, kw) = (ws[0], ws[2], ws[3]);
         let group = p.group as usize;
         ensure!(
-            ws[1] * group == c && m % group == 0 && c % og == 0,
+            ws[1] * group == c && m.is_multiple_of(group) && c.is_multiple_of(og),
             "DeformConv channels do not match: X {:?}, W {:?}, group {}, offset_group {}",
             xs,
             ws,

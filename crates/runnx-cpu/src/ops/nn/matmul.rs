@@ -245,14 +245,51 @@ fn matmul_tensors(
             Some(c) => Some(c.as_slice::<f32>()?),
             None => None,
         };
-        let (shape, y) = matmul_f32(
-            af.as_slice::<f32>()?,
-            a.shape(),
-            bf.as_slice::<f32>()?,
-            b.shape(),
-            cs,
-            act,
-        )?;
+        let n = MatMulShape::new(a.shape(), b.shape())?.n;
+        // A bias over the last axis fuses into the GEMM; any other broadcastable
+        // shape is added afterwards.
+        let fused = cs.is_none_or(|c| c.len() == n || c.len() == 1);
+        let (shape, mut y) = if fused {
+            matmul_f32(
+                af.as_slice::<f32>()?,
+                a.shape(),
+                bf.as_slice::<f32>()?,
+                b.shape(),
+                cs,
+                act,
+            )?
+        } else {
+            matmul_f32(
+                af.as_slice::<f32>()?,
+                a.shape(),
+                bf.as_slice::<f32>()?,
+                b.shape(),
+                None,
+                Activation::None,
+            )?
+        };
+        if let (false, Some(c), Some(cv)) = (fused, bias, cs) {
+            let full = broadcast_shapes(&[c.shape(), &shape])?;
+            ensure!(
+                full == shape,
+                "MatMul bias of shape {:?} does not broadcast to {:?}",
+                c.shape(),
+                shape
+            );
+            let zero = vec![0usize; shape.len()];
+            let cstr = broadcast_strides(c.shape(), &shape);
+            crate::ops::util::for_each_broadcast_run(
+                &shape,
+                &cstr,
+                &zero,
+                |o, ci, cstep, _, _, len| {
+                    for (j, v) in y[o..o + len].iter_mut().enumerate() {
+                        *v += cv[ci + j * cstep];
+                    }
+                },
+            );
+            act.apply(&mut y);
+        }
         return from_f32(Tensor::new(shape, y)?, dt);
     }
     ensure!(dt != DType::Bool, "MatMul does not support bool tensors");

@@ -442,11 +442,10 @@ pub(crate) fn build_qlinear_matmul(_n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             .iter()
             .enumerate()
             .map(|(idx, &c)| {
-                let (i, j) = if n == 0 {
-                    (0, 0)
-                } else {
-                    ((idx / n) % m.max(1), idx % n)
-                };
+                let (i, j) = (
+                    idx.checked_div(n).map_or(0, |q| q % m.max(1)),
+                    idx.checked_rem(n).unwrap_or(0),
+                );
                 let mult = round_to(sdt, round_to(sdt, pick(&asv, i) * pick(&bsv, j)) / ysv[0]);
                 let v = (c as f64 * mult as f64).round_ties_even() + yz[0] as f64;
                 v.clamp(lo as f64, hi as f64) as i64
@@ -474,7 +473,7 @@ fn conv_i32(
     let (n, c, m) = (x_shape[0], x_shape[1], w_shape[0]);
     let group = p.group as usize;
     ensure!(
-        c % group == 0 && m % group == 0 && w_shape[1] * group == c,
+        c.is_multiple_of(group) && m.is_multiple_of(group) && w_shape[1] * group == c,
         "conv channels do not match: input {:?}, weights {:?}, group {}",
         x_shape,
         w_shape,
@@ -518,7 +517,7 @@ fn conv_operands(
         .into_iter()
         .map(|v| v.wrapping_sub(xz[0]))
         .collect();
-    let per = if m == 0 { 1 } else { (w.len() / m).max(1) };
+    let per = w.len().checked_div(m).unwrap_or(1).max(1);
     let wv: Vec<i32> = to_i32(w)?
         .into_iter()
         .enumerate()
@@ -576,7 +575,7 @@ pub(crate) fn build_qlinear_conv(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             .iter()
             .enumerate()
             .map(|(idx, &c)| {
-                let ch = if os == 0 { 0 } else { (idx / os) % m };
+                let ch = idx.checked_div(os).map_or(0, |q| q % m);
                 let c = c.wrapping_add(bias.as_ref().map_or(0, |b| b[ch]));
                 let mult = xs[0] as f64 * pick(&ws, ch) as f64 / ys[0] as f64;
                 let v = (c as f64 * mult + yz[0] as f64).clamp(lo as f64, hi as f64);

@@ -1,0 +1,48 @@
+//! Hot elementwise loops compiled several times (AVX-512, AVX2+FMA, baseline) and
+//! picked at run time, so that auto-vectorised code uses the machine's full width.
+
+use crate::gemm::multiversion;
+
+multiversion! {
+    /// `out[j] = bias + sum_t w[t] * s[t][j]` over nine taps (summed as a tree).
+    pub fn taps9(out: &mut [f32], s: &[&[f32]; 9], w: &[f32; 9], bias: f32) {
+        let n = out.len();
+        let (s0, s1, s2, s3, s4, s5, s6, s7, s8) =
+            (&s[0][..n], &s[1][..n], &s[2][..n], &s[3][..n], &s[4][..n], &s[5][..n], &s[6][..n], &s[7][..n], &s[8][..n]);
+        for j in 0..n {
+            let a = w[0] * s0[j] + w[1] * s1[j];
+            let b = w[2] * s2[j] + w[3] * s3[j];
+            let c = w[4] * s4[j] + w[5] * s5[j];
+            let d = w[6] * s6[j] + w[7] * s7[j];
+            out[j] = ((a + b) + (c + d)) + (w[8] * s8[j] + bias);
+        }
+    }
+}
+
+multiversion! {
+    /// `out[j] += w * src[j]`.
+    pub fn axpy(out: &mut [f32], src: &[f32], w: f32) {
+        out.iter_mut().zip(src).for_each(|(o, &v)| *o += w * v);
+    }
+}
+
+multiversion! {
+    /// `a[i] = src[2i]`, `b[i] = src[2i + 1]` (as far as `src` goes).
+    pub fn deinterleave2(src: &[f32], a: &mut [f32], b: &mut [f32]) {
+        let pairs = src.len() / 2;
+        for ((p, x), y) in src.chunks_exact(2).zip(a[..pairs].iter_mut()).zip(b[..pairs].iter_mut()) {
+            *x = p[0];
+            *y = p[1];
+        }
+        if src.len() % 2 == 1 {
+            a[pairs] = src[src.len() - 1];
+        }
+    }
+}
+
+multiversion! {
+    /// [`super::conv::im2col`] for f32, compiled for the machine's vector width.
+    pub fn im2col_f32(x: &[f32], cg: usize, g: &super::conv::Geom, col: &mut [f32]) {
+        super::conv::im2col(x, cg, g, col)
+    }
+}
