@@ -429,6 +429,7 @@ pub fn bitwise_not(_: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
+#[allow(clippy::clone_on_copy)]
 pub fn where_(_: &NodeCtx) -> Result<Box<dyn Kernel>> {
     Ok(kernel(|inputs: &Inputs| {
         let (c, x, y) = (inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?);

@@ -3,6 +3,9 @@
 //! of the correctly rounded result (see the tests); NaN propagates, infinities
 //! saturate like libm's.
 
+// Fitted coefficients are kept as printed by the fit.
+#![allow(clippy::excessive_precision, clippy::approx_constant)]
+
 /// Clamp without losing NaN (`f32::max`/`min` would drop it).
 #[inline(always)]
 fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
