@@ -20,7 +20,7 @@ wheel = glob.glob(os.path.join(cache, "wheels/onnx/onnx-1.22.0-*.whl"))[0]
 prefix = "onnx/backend/test/data/"
 with zipfile.ZipFile(wheel) as z:
     for name in z.namelist():
-        if name.startswith(prefix + "node/") or name.startswith(prefix + "light/"):
+        if not name.endswith("/") and (name.startswith(prefix + "node/") or name.startswith(prefix + "light/")):
             target = os.path.join(cache, "onnx-data", name[len(prefix):])
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with z.open(name) as src, open(target, "wb") as dst:

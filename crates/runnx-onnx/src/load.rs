@@ -261,7 +261,8 @@ pub(crate) fn convert_type(tp: Option<&proto::TypeProto>) -> Result<TypeInfo> {
                     .iter()
                     .map(|d| match &d.value {
                         Some(proto::DimValue::DimValue(v)) if *v >= 0 => Dim::Fixed(*v as usize),
-                        Some(proto::DimValue::DimParam(p)) if !p.is_empty() => {
+                        // Some exporters write "?" for "unknown": not a shared symbol.
+                        Some(proto::DimValue::DimParam(p)) if !p.is_empty() && p != "?" => {
                             Dim::Symbol(p.clone())
                         }
                         _ => Dim::Unknown,
