@@ -11,12 +11,28 @@ mod uses;
 
 use crate::plan::Compiler;
 use runnx_ir::graph::Graph;
-use runnx_ir::Result;
+use runnx_ir::{Attribute, Result};
+use std::sync::Arc;
 
 pub use uses::Uses;
 
+/// Optimise a graph and, first, every subgraph inside it (If branches, Loop and
+/// Scan bodies), which then run as optimised plans too.
 pub fn optimize(graph: &Graph, compiler: &Compiler) -> Result<Graph> {
     let mut g = graph.clone();
+    for node in g.nodes.iter_mut() {
+        for (_, attr) in node.attrs.iter_mut() {
+            match attr {
+                Attribute::Graph(sub) => *sub = Arc::new(optimize(sub, compiler)?),
+                Attribute::Graphs(subs) => {
+                    for sub in subs.iter_mut() {
+                        *sub = Arc::new(optimize(sub, compiler)?);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
     fold::fold_constants(&mut g, compiler)?;
     identity::remove_identities(&mut g);
     conv_bn::fold_batch_norm_into_conv(&mut g);
