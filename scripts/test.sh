@@ -8,6 +8,9 @@ DATA=.cache/onnx-data
 echo "== unit and integration tests"
 cargo test --release --workspace --quiet
 
+echo "== single-threaded build (no rayon)"
+cargo test --release -p runnx-core --no-default-features --features fs --quiet
+
 echo "== clippy"
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 

@@ -203,6 +203,14 @@ fn if_branches_read_outer_values() {
     assert_eq!(run(false), vec![8., 15.]);
 }
 
+/// Without the `threads` feature a session runs every kernel on the caller's thread.
+#[test]
+#[cfg(not(feature = "threads"))]
+fn single_threaded_build_uses_one_thread() {
+    let s = Session::from_bytes(add_model(), &NoWeights, &SessionOptions { threads: 4, ..Default::default() }).unwrap();
+    assert_eq!(s.threads(), 1);
+}
+
 #[test]
 fn concurrent_runs_share_one_session() {
     let s = std::sync::Arc::new(session(add_model()));
@@ -226,6 +234,7 @@ fn concurrent_runs_share_one_session() {
 }
 
 #[test]
+#[cfg(feature = "threads")]
 fn thread_count_is_a_session_option() {
     let s = Session::from_bytes(
         add_model(),
