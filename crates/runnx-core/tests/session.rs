@@ -207,7 +207,15 @@ fn if_branches_read_outer_values() {
 #[test]
 #[cfg(not(feature = "threads"))]
 fn single_threaded_build_uses_one_thread() {
-    let s = Session::from_bytes(add_model(), &NoWeights, &SessionOptions { threads: 4, ..Default::default() }).unwrap();
+    let s = Session::from_bytes(
+        add_model(),
+        &NoWeights,
+        &SessionOptions {
+            threads: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(s.threads(), 1);
 }
 

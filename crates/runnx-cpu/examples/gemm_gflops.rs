@@ -35,6 +35,10 @@ fn main() {
             }
             best
         });
-        println!("{m} {n} {k} {threads} {:.2} {}", flops / best / 1e9, gemm::kernel_name().replace(' ', "_"));
+        println!(
+            "{m} {n} {k} {threads} {:.2} {}",
+            flops / best / 1e9,
+            gemm::kernel_name().replace(' ', "_")
+        );
     }
 }

@@ -4,7 +4,8 @@ use super::broadcast::{binary_map, ternary_map, unary_map};
 use super::scalar::{Arith, Bits, IntPow};
 use runnx_ir::dtype::Number;
 use runnx_ir::{
-    bail, dispatch_all, ensure, kernel, DType, Inputs, Kernel, NodeCtx, Result, Tensor, Value,
+    bail, dispatch_all, dispatch_int, ensure, kernel, DType, Inputs, Kernel, NodeCtx, Result,
+    Tensor, Value,
 };
 
 /// Run `$body` with `$T` bound to an arithmetic type (f32, f64, integers); f16/bf16
@@ -20,84 +21,12 @@ macro_rules! dispatch_arith {
                 type $T = f64;
                 $body
             }
-            DType::I8 => {
-                type $T = i8;
-                $body
-            }
-            DType::I16 => {
-                type $T = i16;
-                $body
-            }
-            DType::I32 => {
-                type $T = i32;
-                $body
-            }
-            DType::I64 => {
-                type $T = i64;
-                $body
-            }
-            DType::U8 => {
-                type $T = u8;
-                $body
-            }
-            DType::U16 => {
-                type $T = u16;
-                $body
-            }
-            DType::U32 => {
-                type $T = u32;
-                $body
-            }
-            DType::U64 => {
-                type $T = u64;
-                $body
-            }
+            int if int.is_int() => runnx_ir::dispatch_int!(int, $T => $body),
             other => bail!("unsupported element type {}", other),
         }
     };
 }
 pub(crate) use dispatch_arith;
-
-/// Like `dispatch_arith!` for the integer types only.
-macro_rules! dispatch_int {
-    ($dt:expr, $T:ident => $body:expr) => {
-        match $dt {
-            DType::I8 => {
-                type $T = i8;
-                $body
-            }
-            DType::I16 => {
-                type $T = i16;
-                $body
-            }
-            DType::I32 => {
-                type $T = i32;
-                $body
-            }
-            DType::I64 => {
-                type $T = i64;
-                $body
-            }
-            DType::U8 => {
-                type $T = u8;
-                $body
-            }
-            DType::U16 => {
-                type $T = u16;
-                $body
-            }
-            DType::U32 => {
-                type $T = u32;
-                $body
-            }
-            DType::U64 => {
-                type $T = u64;
-                $body
-            }
-            other => bail!("expected an integer tensor, got {}", other),
-        }
-    };
-}
 
 /// Compute an op on half-precision tensors in f32 and round the result back.
 pub fn via_f32(ts: &[&Tensor], f: impl FnOnce(&[&Tensor]) -> Result<Tensor>) -> Result<Tensor> {
