@@ -1,5 +1,6 @@
 //! `runnx bench`: latency statistics and a per-operator profile.
 
+use crate::alloc_meter::allocated_by;
 use crate::inputs;
 use crate::progress::Bar;
 use crate::table::Table;
@@ -43,6 +44,13 @@ impl StepObserver for Profile {
 pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let session = crate::open_session(&args.model, args.threads)?;
     let feeds = inputs::feeds(&session, &args.inputs, &[], &args.dims, 0)?;
+    // Two untimed runs measure what the first and a steady-state run allocate.
+    let measured = || {
+        let feeds = feeds.clone();
+        allocated_by(|| session.run(feeds)).1
+    };
+    let first_bytes = measured();
+    let steady_bytes = measured();
     let bar = Bar::new("warm-up", args.warmup);
     for i in 0..args.warmup {
         session.run(feeds.clone()).map_err(|e| e.to_string())?;
@@ -69,6 +77,11 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     println!("runs     {runs}");
     println!("median   {median:.3} ms");
     println!("min      {:.3} ms", times[0]);
+    println!(
+        "memory   first run allocates {}, later runs {} (outputs included)",
+        human_bytes(first_bytes),
+        human_bytes(steady_bytes)
+    );
     println!();
     let total: f64 = profile.by_op.values().map(|v| v.0).sum();
     let mut ops: Vec<(String, (f64, usize))> = profile.by_op.into_iter().collect();
@@ -84,4 +97,12 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     }
     print!("{}", t.render());
     Ok(())
+}
+
+fn human_bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
 }

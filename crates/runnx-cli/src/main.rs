@@ -1,5 +1,6 @@
 //! `runnx`: inspect, run and benchmark ONNX models from the command line.
 
+mod alloc_meter;
 mod bench;
 mod inputs;
 mod inspect;
@@ -7,6 +8,9 @@ mod npy;
 mod progress;
 mod run;
 mod table;
+
+#[global_allocator]
+static ALLOCATOR: alloc_meter::Counting = alloc_meter::Counting;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -86,7 +86,9 @@ impl Plan {
                 }
             }
             for s in &step.frees {
-                values[*s] = None;
+                if let Some(v) = values[*s].take() {
+                    runnx_ir::buffers::recycle(v);
+                }
             }
             if let Some(start) = start {
                 observer.step(&step.op, &step.node, start.elapsed().as_secs_f64());

@@ -1,7 +1,7 @@
 //! The runnx engine: load -> plan -> run.
 //!
 //! - *load*: ONNX bytes -> IR ([`runnx_onnx`]).
-//! - *plan*: graph passes ([`passes`]), kernel selection per node across backends,
+//! - *plan*: shape and type inference ([`infer`]), graph passes ([`passes`]), kernel selection per node across backends,
 //!   value slots with lifetimes ([`plan`]).
 //! - *run*: execute the plan ([`exec`]); control flow runs subgraph plans ([`control`]).
 //!
@@ -9,6 +9,7 @@
 
 pub mod control;
 pub mod exec;
+pub mod infer;
 pub mod passes;
 pub mod plan;
 pub mod session;

@@ -17,6 +17,14 @@ pub struct Compiler {
 /// Domain of the nodes runnx's own passes create (fused kernels).
 pub const FUSED_DOMAIN: &str = "runnx";
 
+/// The opset in force for a domain; runnx's own fused ops are version 1.
+pub fn domain_opset(opsets: &HashMap<String, i64>, domain: &str) -> Option<i64> {
+    if domain == FUSED_DOMAIN {
+        return Some(1);
+    }
+    opsets.get(domain).copied()
+}
+
 pub struct Step {
     pub node: String,
     pub op: String,
@@ -45,10 +53,7 @@ pub struct Plan {
 impl Compiler {
     /// The opset in force for a domain; runnx's own fused ops are version 1.
     pub fn opset(&self, domain: &str) -> Option<i64> {
-        if domain == FUSED_DOMAIN {
-            return Some(1);
-        }
-        self.opsets.get(domain).copied()
+        domain_opset(&self.opsets, domain)
     }
 
     /// Whether some backend compiles this node (used by rewrites before they commit).
@@ -282,7 +287,10 @@ pub fn graph_free_names(g: &Graph) -> Vec<String> {
 }
 
 /// Kahn's algorithm, keeping the model's order where it is already valid.
-fn topological_order(graph: &Graph, available: &dyn Fn(&str) -> bool) -> Result<Vec<usize>> {
+pub(crate) fn topological_order(
+    graph: &Graph,
+    available: &dyn Fn(&str) -> bool,
+) -> Result<Vec<usize>> {
     let producer: HashMap<&str, usize> = graph
         .nodes
         .iter()

@@ -5,6 +5,7 @@ use crate::passes;
 use crate::plan::{Compiler, Plan};
 use bytes::Bytes;
 use runnx_cpu::{par::Pool, CpuBackend};
+use runnx_ir::buffers::{self, BufferPool};
 use runnx_ir::graph::{Dim, Model, TypeInfo};
 use runnx_ir::{Backend, Error, Result, Value};
 use runnx_onnx::WeightSource;
@@ -39,6 +40,8 @@ pub struct Session {
     model: Model,
     plan: Plan,
     pool: Pool,
+    /// Intermediate buffers freed by one step and reused by later ones (and runs).
+    buffers: Arc<BufferPool>,
     inputs: Vec<IoInfo>,
     outputs: Vec<IoInfo>,
 }
@@ -87,6 +90,7 @@ impl Session {
             model,
             plan,
             pool: Pool::new(options.threads),
+            buffers: BufferPool::new(),
             inputs,
             outputs,
         })
@@ -149,7 +153,8 @@ impl Session {
                 self.inputs[k].name, self.inputs[k].ty
             )));
         }
-        self.pool.install(|| self.plan.execute(b, observer))
+        self.pool
+            .install(|| buffers::scope(&self.buffers, || self.plan.execute(b, observer)))
     }
 }
 

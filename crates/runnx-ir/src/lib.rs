@@ -5,6 +5,7 @@
 
 pub mod attr;
 pub mod backend;
+pub mod buffers;
 pub mod dtype;
 pub mod error;
 pub mod graph;

@@ -201,6 +201,14 @@ impl Tensor {
         }
     }
 
+    /// The storage itself when this tensor is its only owner and owns it
+    /// (not a view into a model buffer): for recycling by the buffer pool.
+    pub(crate) fn into_unique_storage(self) -> Option<Storage> {
+        Arc::try_unwrap(self.data)
+            .ok()
+            .filter(|s| !matches!(s, Storage::Mapped(_)))
+    }
+
     /// The single element of a tensor with one element (any rank).
     pub fn scalar_value<T: Elem>(&self) -> Result<T> {
         let s = self.as_slice::<T>()?;

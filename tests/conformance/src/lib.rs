@@ -102,10 +102,15 @@ pub fn run_case(case: &Case, threads: usize) -> Result<(), String> {
             Some(files) => read_feeds(&session, files)?,
             None => generated_feeds(&session)?,
         };
+        let fed_types: Vec<(String, TypeInfo)> = feeds
+            .iter()
+            .filter_map(|(n, v)| Some((n.clone(), concrete_type(v.as_tensor().ok()?))))
+            .collect();
         let got = session.run(feeds).map_err(|e| format!("run: {e}"))?;
         if got.len() != outputs.len() {
             return Err(format!("{} outputs, expected {}", got.len(), outputs.len()));
         }
+        check_inference(&session, &fed_types, &got).map_err(|e| format!("data set {k}: {e}"))?;
         for (i, (file, actual)) in outputs.iter().zip(&got).enumerate() {
             let ty = &session.outputs()[i].ty;
             let expected = read_value(file, ty)?;
@@ -115,6 +120,55 @@ pub fn run_case(case: &Case, threads: usize) -> Result<(), String> {
                     session.outputs()[i].name
                 )
             })?;
+        }
+    }
+    Ok(())
+}
+
+fn concrete_type(t: &Tensor) -> TypeInfo {
+    use runnx_core::ir::graph::Dim;
+    TypeInfo::Tensor {
+        dtype: Some(t.dtype()),
+        shape: Some(t.shape().iter().map(|&d| Dim::Fixed(d)).collect()),
+    }
+}
+
+/// Static shape inference, given the shapes actually fed, must agree with what
+/// the kernels produced: same element type and every dimension it claims to know.
+fn check_inference(
+    session: &Session,
+    fed: &[(String, TypeInfo)],
+    got: &[Value],
+) -> Result<(), String> {
+    use runnx_core::ir::graph::Dim;
+    let model = session.model();
+    let mut graph = (*model.graph).clone();
+    for vi in graph.inputs.iter_mut() {
+        if let Some((_, ty)) = fed.iter().find(|(n, _)| *n == vi.name) {
+            vi.ty = ty.clone();
+        }
+    }
+    let facts = runnx_core::infer::infer_graph(&graph, &model.opsets);
+    for (vi, value) in graph.outputs.iter().zip(got) {
+        let (Some(fact), Value::Tensor(t)) = (facts.get(&vi.name), value) else {
+            continue;
+        };
+        let dtype_ok = fact.dtype.is_none_or(|d| d == t.dtype());
+        let shape_ok = fact.shape.as_ref().is_none_or(|dims| {
+            dims.len() == t.rank()
+                && dims.iter().zip(t.shape()).all(|(d, &n)| match d {
+                    Dim::Fixed(k) => *k == n,
+                    _ => true,
+                })
+        });
+        if !dtype_ok || !shape_ok {
+            return Err(format!(
+                "shape inference says output '{}' is {}, the kernel made {} {:?}",
+                vi.name,
+                fact.to_type(),
+                t.dtype(),
+                t.shape()
+            ));
         }
     }
     Ok(())

@@ -7,7 +7,7 @@ use runnx_ir::{Inputs, NodeCtx, Result, Value};
 use std::collections::HashSet;
 
 /// Ops whose result is not a function of their inputs.
-const NONDETERMINISTIC: &[&str] = &[
+pub(super) const NONDETERMINISTIC: &[&str] = &[
     "RandomUniform",
     "RandomNormal",
     "RandomUniformLike",

@@ -23,7 +23,7 @@ where
     F: Fn(&T) -> O + Sync,
 {
     let src = t.as_slice::<T>()?;
-    let mut out = vec![O::default(); src.len()];
+    let mut out = runnx_ir::buffers::take(src.len(), O::default())?;
     let chunk = chunk_len(src.len());
     par::for_each_chunk_mut(&mut out, chunk, chunk.saturating_mul(cost), |ci, o| {
         let start = ci * chunk;
@@ -119,7 +119,7 @@ where
     let xb = b.as_slice::<B>()?;
     let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
     let n = checked_len(&shape)?;
-    let mut out = vec![O::default(); n];
+    let mut out = runnx_ir::buffers::take(n, O::default())?;
     if n == 0 {
         return Tensor::new(shape, out);
     }
@@ -183,7 +183,7 @@ where
     let (xc, xx, xy) = (c.as_slice::<C>()?, x.as_slice::<X>()?, y.as_slice::<Y>()?);
     let shape = broadcast_shapes(&[c.shape(), x.shape(), y.shape()])?;
     let n = checked_len(&shape)?;
-    let mut out = vec![O::default(); n];
+    let mut out = runnx_ir::buffers::take(n, O::default())?;
     if n == 0 {
         return Tensor::new(shape, out);
     }

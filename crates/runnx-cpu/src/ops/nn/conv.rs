@@ -621,7 +621,7 @@ pub fn conv_f32(
     let mut out_shape = vec![n, m];
     out_shape.extend_from_slice(&geom.output);
     let out_len = checked_len(&out_shape)?;
-    let mut y = vec![0f32; out_len];
+    let mut y = runnx_ir::buffers::take(out_len, 0f32)?;
     if out_len == 0 {
         return Ok((out_shape, y));
     }
@@ -776,7 +776,7 @@ pub fn conv_transpose_f32(
     let mut out_shape = vec![n, m];
     out_shape.extend_from_slice(&geom.output);
     let out_len = checked_len(&out_shape)?;
-    let mut y = vec![0f32; out_len];
+    let mut y = runnx_ir::buffers::take(out_len, 0f32)?;
     if out_len == 0 {
         return Ok((out_shape, y));
     }

@@ -100,7 +100,7 @@ pub fn matmul_f32(
         "MatMul data size mismatch"
     );
     let out_len = checked_len(&s.out_shape)?;
-    let mut y = vec![0f32; out_len];
+    let mut y = runnx_ir::buffers::take(out_len, 0f32)?;
     if out_len == 0 {
         return Ok((s.out_shape, y));
     }
@@ -386,7 +386,7 @@ pub fn gemm_fused(
         "Gemm data size mismatch"
     );
     let out_shape = vec![m, n];
-    let mut y = vec![0f32; checked_len(&out_shape)?];
+    let mut y = runnx_ir::buffers::take(checked_len(&out_shape)?, 0f32)?;
     let am = if p.trans_a {
         MatRef::transposed(a, m)
     } else {

@@ -102,7 +102,7 @@ fn build(n: &NodeCtx, softmax: bool) -> Result<Box<dyn Kernel>> {
             };
             let logp = if softmax {
                 let inner: usize = shape[2..].iter().product();
-                Some(softmax_view::<F>(Kind::LogSoftmax, &xv, shape[1], inner))
+                Some(softmax_view::<F>(Kind::LogSoftmax, &xv, shape[1], inner)?)
             } else {
                 None
             };

@@ -52,6 +52,9 @@ pub enum Affine<'a, F> {
     },
 }
 
+/// `(mean, inv_std)` of one row.
+type RowStats = (f64, f64);
+
 /// Normalize each contiguous row of `d` elements: `(x - mean) * inv` (or `x * inv`
 /// for RMS), then the affine part. Returns the output and `(mean, inv_std)` per row.
 pub fn norm_rows<F: Flt>(
@@ -60,7 +63,7 @@ pub fn norm_rows<F: Flt>(
     eps: f64,
     rms: bool,
     affine: &Affine<F>,
-) -> (Vec<F>, Vec<(f64, f64)>) {
+) -> Result<(Vec<F>, Vec<RowStats>)> {
     let rows = x.len().checked_div(d).unwrap_or(0);
     let mut stats = vec![(0f64, 0f64); rows];
     let per = rows_per_task(d * 2);
@@ -77,7 +80,7 @@ pub fn norm_rows<F: Flt>(
             *st = (mean, 1.0 / (var + eps).sqrt());
         }
     });
-    let mut y = vec![<F as Number>::zero(); x.len()];
+    let mut y = runnx_ir::buffers::take(x.len(), <F as Number>::zero())?;
     let st = &stats;
     for_each_chunk_mut(&mut y, per * d, per * d * 2, |ci, chunk| {
         for (k, out) in chunk.chunks_mut(d.max(1)).enumerate() {
@@ -120,7 +123,7 @@ pub fn norm_rows<F: Flt>(
             }
         }
     });
-    (y, stats)
+    Ok((y, stats))
 }
 
 /// LayerNormalization (`rms = false`) and RMSNormalization (`rms = true`).
@@ -147,7 +150,7 @@ fn layer_like(n: &NodeCtx, rms: bool) -> Result<Box<dyn Kernel>> {
                 Some(b) => Some(param_block::<F>(b, block, "bias")?),
                 None => None,
             };
-            let (y, stats) = norm_rows(&xv, d, eps, rms, &Affine::Pos { s: &s, b: b.as_deref() });
+            let (y, stats) = norm_rows(&xv, d, eps, rms, &Affine::Pos { s: &s, b: b.as_deref() })?;
             (write(y, x.dtype(), shape)?, stats)
         });
         if rms {
@@ -201,7 +204,7 @@ pub fn instance_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             let s = channel_param::<F>(inputs.tensor(1)?, c, "scale")?;
             let b = channel_param::<F>(inputs.tensor(2)?, c, "bias")?;
             let aff = Affine::Chan { s: &s, b: Some(&b), per_batch: c.max(1), cpr: 1, span: sp.max(1) };
-            write(norm_rows(&xv, sp, eps, false, &aff).0, x.dtype(), shape)?
+            write(norm_rows(&xv, sp, eps, false, &aff)?.0, x.dtype(), shape)?
         });
         Ok(vec![y.into()])
     }))
@@ -233,7 +236,7 @@ pub fn group_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             } else {
                 Affine::Chan { s: &s, b: Some(&b), per_batch: g, cpr: 1, span: (cpg * sp).max(1) }
             };
-            write(norm_rows(&xv, cpg * sp, eps, false, &aff).0, x.dtype(), shape)?
+            write(norm_rows(&xv, cpg * sp, eps, false, &aff)?.0, x.dtype(), shape)?
         });
         Ok(vec![y.into()])
     }))
@@ -277,7 +280,7 @@ pub fn batch_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             // y = x * a + k per channel.
             let a: Vec<F> = (0..c).map(|i| F::from_f64(Number::to_f64(s[i]) / (use_var[i] + eps).sqrt())).collect();
             let k: Vec<F> = (0..c).map(|i| F::from_f64(Number::to_f64(b[i]) - use_mean[i] * Number::to_f64(a[i]))).collect();
-            let mut y = vec![<F as Number>::zero(); xv.len()];
+            let mut y = runnx_ir::buffers::take(xv.len(), <F as Number>::zero())?;
             let per = rows_per_task(sp);
             for_each_chunk_mut(&mut y, per * sp.max(1), per * sp, |ci, chunk| {
                 for (j, out) in chunk.chunks_mut(sp.max(1)).enumerate() {
@@ -315,7 +318,7 @@ pub fn lrn(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let hi = size - 1 - lo;
         let y = with_flt!(x.dtype(), F => {
             let xv = read::<F>(x)?;
-            let mut y = vec![<F as Number>::zero(); xv.len()];
+            let mut y = runnx_ir::buffers::take(xv.len(), <F as Number>::zero())?;
             for b in 0..nb {
                 for ch in 0..c {
                     let c0 = ch.saturating_sub(lo);
@@ -354,7 +357,7 @@ pub fn lp_normalization(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
         let (outer, m, inner) = split_at_axis(shape, ax);
         let y = with_flt!(x.dtype(), F => {
             let xv = read::<F>(x)?;
-            let mut y = vec![<F as Number>::zero(); xv.len()];
+            let mut y = runnx_ir::buffers::take(xv.len(), <F as Number>::zero())?;
             for o in 0..outer {
                 for i in 0..inner {
                     let idx = |j: usize| (o * m + j) * inner + i;

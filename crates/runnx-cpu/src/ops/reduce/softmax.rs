@@ -80,10 +80,10 @@ pub fn row_op<F: Flt>(kind: Kind, x: &[F], out: &mut [F]) {
 }
 
 /// Apply the op along the middle axis of `x` viewed as `[outer, n, inner]`.
-pub fn softmax_view<F: Flt>(kind: Kind, x: &[F], n: usize, inner: usize) -> Vec<F> {
-    let mut out = vec![<F as Number>::zero(); x.len()];
+pub fn softmax_view<F: Flt>(kind: Kind, x: &[F], n: usize, inner: usize) -> Result<Vec<F>> {
+    let mut out = runnx_ir::buffers::take(x.len(), <F as Number>::zero())?;
     if out.is_empty() || n == 0 {
-        return out;
+        return Ok(out);
     }
     if inner == 1 {
         let rows = rows_per_task(n * 8);
@@ -110,7 +110,7 @@ pub fn softmax_view<F: Flt>(kind: Kind, x: &[F], n: usize, inner: usize) -> Vec<
             }
         });
     }
-    out
+    Ok(out)
 }
 
 fn build(n: &NodeCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
@@ -140,7 +140,7 @@ fn build(n: &NodeCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         };
         let out = with_flt!(x.dtype(), F => {
             let v = read::<F>(x)?;
-            write(softmax_view::<F>(kind, &v, len, inner), x.dtype(), shape)?
+            write(softmax_view::<F>(kind, &v, len, inner)?, x.dtype(), shape)?
         });
         Ok(vec![out.into()])
     }))

@@ -56,7 +56,7 @@ pub(crate) fn take_axis(
     })
 }
 
-fn take_lanes<T: Clone + Default + Send + Sync>(
+fn take_lanes<T: runnx_ir::Elem>(
     src: &[T],
     outer: usize,
     dim: usize,
@@ -446,7 +446,7 @@ fn tensor_scatter(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
-fn one_hot_fill<T: Clone>(
+fn one_hot_fill<T: runnx_ir::Elem>(
     vals: &[T],
     idx: &[i64],
     outer: usize,

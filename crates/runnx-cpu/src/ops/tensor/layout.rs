@@ -465,7 +465,7 @@ fn pad_fill<T: Elem>(v: f32) -> T {
     T::default()
 }
 
-fn pad_constant<T: Clone + Default>(
+fn pad_constant<T: runnx_ir::Elem>(
     src: &[T],
     in_shape: &[usize],
     out_shape: &[usize],

@@ -74,11 +74,9 @@ pub(crate) fn alloc<T>(n: usize) -> Result<Vec<T>> {
     Ok(v)
 }
 
-/// `n` copies of `x`, failing cleanly when the allocation does.
-pub(crate) fn filled<T: Clone>(n: usize, x: T) -> Result<Vec<T>> {
-    let mut v = alloc(n)?;
-    v.resize(n, x);
-    Ok(v)
+/// `n` copies of `x` (from the run's buffer pool), failing cleanly when the allocation does.
+pub(crate) fn filled<T: runnx_ir::Elem>(n: usize, x: T) -> Result<Vec<T>> {
+    runnx_ir::buffers::take(n, x)
 }
 
 /// Product of dimensions in a range, checked.

@@ -208,11 +208,7 @@ pub fn copy_into<T: Clone + Default>(
 
 /// A new contiguous buffer holding `src` seen through `sv` over `shape`
 /// (in parallel for large copies).
-pub fn gather<T: Clone + Default + Send + Sync>(
-    src: &[T],
-    sv: &View,
-    shape: &[usize],
-) -> Result<Vec<T>> {
+pub fn gather<T: runnx_ir::Elem>(src: &[T], sv: &View, shape: &[usize]) -> Result<Vec<T>> {
     ensure!(
         sv.strides.len() == shape.len(),
         "strided copy rank mismatch (internal error)"
@@ -252,7 +248,7 @@ pub fn gather<T: Clone + Default + Send + Sync>(
 }
 
 /// Permute a contiguous tensor of `shape`: output dimension i is input dimension `perm[i]`.
-pub fn transpose<T: Clone + Default + Send + Sync>(
+pub fn transpose<T: runnx_ir::Elem>(
     src: &[T],
     shape: &[usize],
     perm: &[usize],
