@@ -4,6 +4,9 @@
 //! module; the addon itself exposes only `createSession` and `NativeSession`.
 //! Loading and running happen on the libuv thread pool, never on the JavaScript thread.
 
+// napi-derive registers exports only outside cfg(test), so clippy's test build sees them as unused.
+#![cfg_attr(test, allow(dead_code))]
+
 #[macro_use]
 extern crate napi_derive;
 
