@@ -90,7 +90,7 @@ pub fn create_session(
 ) -> AsyncTask<CreateTask> {
     let source = match source {
         Either::A(path) => Source::Path(path),
-        Either::B(bytes) => Source::Bytes(bytes.to_vec()),
+        Either::B(bytes) => Source::Bytes(bytes),
     };
     AsyncTask::new(CreateTask {
         source: Some(source),
@@ -103,7 +103,8 @@ pub fn create_session(
 
 enum Source {
     Path(String),
-    Bytes(Vec<u8>),
+    /// Copied on the pool thread, not on the JavaScript thread.
+    Bytes(Uint8Array),
 }
 
 pub struct CreateTask {
@@ -121,7 +122,7 @@ impl Task for CreateTask {
         guarded(|| match source {
             Some(Source::Path(path)) => load_file(Path::new(&path), options),
             Some(Source::Bytes(bytes)) => {
-                runnx_core::Session::from_bytes(bytes, &NoWeights, options)
+                runnx_core::Session::from_bytes(bytes.to_vec(), &NoWeights, options)
             }
             None => Err(Error::invalid("the model source was already consumed")),
         })

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InferenceSession, Tensor } from 'runnx-node';
-import { allClose, MODELS, randomFloats, randomIds, runCli, sameBits } from './helpers.mjs';
+import { allClose, model, MODELS, randomFloats, randomIds, runCli, sameBits } from './helpers.mjs';
 
 const CASES = [
   {
@@ -85,4 +85,15 @@ test('metadata and fetches follow onnxruntime', async () => {
   const viaObject = await session.run(feeds, { last_hidden_state: null });
   assert.deepEqual(Object.keys(viaObject), ['last_hidden_state']);
   assert.deepEqual(viaObject.last_hidden_state.dims, [1, 3, 64]);
+});
+
+test('an output that is a feed (Identity) is its own copy', async () => {
+  const session = await InferenceSession.create(model('onnx-data/node/test_identity/model.onnx'));
+  const input = new Float32Array([1, 2, 3, 4]);
+  const name = session.inputNames[0];
+  const out = (await session.run({ [name]: new Tensor('float32', input, [1, 1, 2, 2]) }))[session.outputNames[0]];
+  assert.deepEqual(Array.from(out.data), [1, 2, 3, 4]);
+  assert.notEqual(out.data.buffer, input.buffer);
+  out.data[0] = 42;
+  assert.equal(input[0], 1);
 });

@@ -7,7 +7,7 @@ import autocannon from 'autocannon';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -141,6 +141,7 @@ const server = startServer();
 try {
   const base = await server.listening;
   await checkAnswers(base);
+  const loadBefore = os.loadavg()[0];
   const before = await rss(base);
   const r = await load(base);
   const after = await rss(base);
@@ -164,7 +165,7 @@ try {
       `Command: \`node node-addon/examples/express/loadtest.mjs --duration ${duration} --connections ${connections} ${modelFiles.map((f) => `.cache/models/${basename(f)}`).join(' ')}\``,
       '',
       `Request: \`POST /v1/models/${bert}/infer\` with 16 token ids (int64 [1, 16]), \`outputs: ["pooled"]\` (64 floats back).`,
-      `Machine: ${(await import('node:os')).cpus().length} cores shared by autocannon and the server; Node ${process.version}.`,
+      `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores shared by autocannon and the server (load average ${loadBefore.toFixed(1)} before the run: other work was running too); Node ${process.version}.`,
       '',
       '| measure | value |',
       '|---|---:|',
