@@ -50,6 +50,8 @@ cargo build --release --workspace --quiet
 
 echo "== tiny BERT-like test model (tests/models/make_transformer.py)"
 [ -f "$CACHE/models/tiny_bert.onnx" ] || python3 tests/models/make_transformer.py "$CACHE/models/tiny_bert.onnx"
+mkdir -p "$CACHE/models-external"   # the same model with its weights in an external-data file
+[ -f "$CACHE/models-external/tiny_bert.onnx" ] || python3 tests/models/make_transformer.py --external-data "$CACHE/models-external/tiny_bert.onnx"
 
 echo "== JavaScript packages (npm workspaces) and the Node addon"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

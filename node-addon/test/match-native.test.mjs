@@ -97,3 +97,21 @@ test('an output that is a feed (Identity) is its own copy', async () => {
   out.data[0] = 42;
   assert.equal(input[0], 1);
 });
+
+test('a model path with external data reads the weights next to it', async () => {
+  const feeds = { input_ids: new Tensor('int64', randomIds(2 * 16, 1000, 6), [2, 16]) };
+  const external = model('models-external/tiny_bert.onnx');
+  const a = await (await InferenceSession.create(external, { intraOpNumThreads: 1 })).run(feeds);
+  const b = await (await InferenceSession.create(MODELS.tinyBert(), { intraOpNumThreads: 1 })).run(feeds);
+  for (const name of Object.keys(b)) assert.ok(sameBits(a[name].data, b[name].data), name);
+  // As bytes, the model has nowhere to read its weights from: a clear error.
+  const { readFileSync } = await import('node:fs');
+  await assert.rejects(InferenceSession.create(readFileSync(external)), /external file 'tiny_bert.weights'.*no weight source/);
+});
+
+test('the CommonJS and ES-module entries are one package instance', async () => {
+  const { createRequire } = await import('node:module');
+  const cjs = createRequire(import.meta.url)('runnx-node');
+  assert.equal(cjs.Tensor, Tensor);
+  assert.equal(cjs.InferenceSession, InferenceSession);
+});

@@ -1,6 +1,7 @@
 """Write a small BERT-like encoder (seeded random weights) for tests on every host.
 
     python3 tests/models/make_transformer.py .cache/models/tiny_bert.onnx
+    python3 tests/models/make_transformer.py --external-data DIR/tiny_bert.onnx   # weights in DIR/tiny_bert.weights
 
 input_ids: int64 [batch, seq] (symbolic dims, ids < 1000, seq <= 64)
 outputs:   last_hidden_state float32 [batch, seq, 64], pooled float32 [batch, 64]
@@ -103,6 +104,14 @@ def build(seed=0):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    external = "--external-data" in args
+    paths = [a for a in args if a != "--external-data"]
+    if len(paths) != 1:
         sys.exit(__doc__)
-    onnx.save(build(), sys.argv[1])
+    if external:
+        # Same model, every weight over 1 KiB in one file next to it (ONNX external data).
+        onnx.save(build(), paths[0], save_as_external_data=True, all_tensors_to_one_file=True,
+                  location="tiny_bert.weights", size_threshold=1024)
+    else:
+        onnx.save(build(), paths[0])
