@@ -27,6 +27,7 @@ test('bad models are rejected with a clear error', async () => {
   }
   await assert.rejects(InferenceSession.create(42), TypeError);
   await assert.rejects(InferenceSession.create(MODELS.tinyBert(), { intraOpNumThreads: -1 }), RangeError);
+  await assert.rejects(InferenceSession.create(MODELS.tinyBert(), { intraOpNumThreads: 1e6 }), /at most 1024/);
   await assert.rejects(
     InferenceSession.create(MODELS.tinyBert(), { executionProviders: ['cuda'] }),
     /no available backend for execution providers \[cuda\]; this host has \[cpu\]/,
@@ -44,7 +45,8 @@ test('bad feeds are rejected before running, with what was expected', async () =
     // Duck-typed tensors that the Tensor class would not let through.
     [{ input_ids: { type: 'int64', dims: [1, 3], data: new BigInt64Array(4) } }, /dims \[1, 3\] need 3 elements, the data has 4/, RunnxError],
     [{ input_ids: { type: 'int64', dims: [1, 2], data: new Float64Array(2) } }, /a 'int64' tensor needs a BigInt64Array/, TypeError],
-    [{ input_ids: { type: 'int64', dims: [1, -2], data: new BigInt64Array(2) } }, /dims must be non-negative integers/, RunnxError],
+    [{ input_ids: { type: 'int64', dims: [1, -2], data: new BigInt64Array(2) } }, /dims must be non-negative integers/, RangeError],
+    [{ input_ids: { type: 'int64', dims: [1, '2'], data: new BigInt64Array(2) } }, /dims must be non-negative integers/, RangeError],
   ];
   for (const [feeds, message, kind] of cases) {
     await assert.rejects(session.run(feeds), (e) => {

@@ -12,6 +12,7 @@ import {
   type Tensor,
   type TensorRecord,
   isTensorType,
+  sizeOfDims,
   TYPED_ARRAY_OF,
 } from 'runnx-common';
 import { binding, type NativeSession, type NativeTensor, type NativeValueInfo } from './binding';
@@ -42,6 +43,7 @@ function metadata(info: NativeValueInfo): InferenceSession.ValueMetadata {
 
 function toNative(name: string, t: Tensor): NativeTensor {
   const dims = Array.from(t.dims);
+  sizeOfDims(dims); // non-negative integers, or a RangeError naming them
   if (t.type === 'string') {
     if (!Array.isArray(t.data)) throw new TypeError(`feed '${name}': a 'string' tensor needs an array of strings`);
     return { name, type: t.type, dims, data: t.data };
@@ -106,6 +108,8 @@ class NodeSessionHandler implements InferenceSessionHandler {
   }
 }
 
+const MAX_THREADS = 1024;
+
 export const nodeBackend: Backend = {
   async init(): Promise<void> {},
 
@@ -113,8 +117,10 @@ export const nodeBackend: Backend = {
     source: string | Uint8Array,
     options: InferenceSession.SessionOptions,
   ): Promise<InferenceSessionHandler> {
+    const threads = options.intraOpNumThreads ?? 0;
+    if (threads > MAX_THREADS) throw new RangeError(`'intraOpNumThreads' is ${threads}; at most ${MAX_THREADS} are supported`);
     const native = {
-      threads: options.intraOpNumThreads ?? 0,
+      threads,
       optimize: options.graphOptimizationLevel !== 'disabled',
     };
     try {
