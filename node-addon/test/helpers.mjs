@@ -77,7 +77,8 @@ export function readNpy(path) {
 
 /** Outputs of the native CLI (`runnx run ... --format npy`) for the given feeds. */
 export function runCli(modelPath, feeds, threads = 1) {
-  const cli = join(ROOT, 'target/release', process.platform === 'win32' ? 'runnx.exe' : 'runnx');
+  const target = resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target');
+  const cli = join(target, 'release', process.platform === 'win32' ? 'runnx.exe' : 'runnx');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: cargo build --release -p runnx-cli`);
   const dir = mkdtempSync(join(tmpdir(), 'runnx-node-'));
   try {
