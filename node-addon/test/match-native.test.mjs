@@ -114,4 +114,6 @@ test('the CommonJS and ES-module entries are one package instance', async () => 
   const cjs = createRequire(import.meta.url)('runnx-node');
   assert.equal(cjs.Tensor, Tensor);
   assert.equal(cjs.InferenceSession, InferenceSession);
+  const esm = await import('runnx-node');
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort(), 'lib/index.mjs lists every CommonJS export');
 });
