@@ -47,3 +47,16 @@ fi
 
 echo "== build (release)"
 cargo build --release --workspace --quiet
+
+echo "== tiny BERT-like test model (tests/models/make_transformer.py)"
+[ -f "$CACHE/models/tiny_bert.onnx" ] || python3 tests/models/make_transformer.py "$CACHE/models/tiny_bert.onnx"
+mkdir -p "$CACHE/models-external"   # the same model with its weights in an external-data file
+[ -f "$CACHE/models-external/tiny_bert.onnx" ] || python3 tests/models/make_transformer.py --external-data "$CACHE/models-external/tiny_bert.onnx"
+
+echo "== JavaScript packages (npm workspaces) and the Node addon"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get install -y -q nodejs npm; fi
+fi
+node -e 'if (+process.versions.node.split(".")[0] < 18) { console.error("Node.js >= 18 is needed, found " + process.version); process.exit(1) }'
+npm ci --no-audit --no-fund --loglevel=error
+npm run build --silent   # runnx-common (tsc -> ESM, CJS, .d.ts); runnx-node (cargo release build above, copied to runnx_node.node; tsc)

@@ -28,3 +28,10 @@ echo "== no panic on mutated and truncated models"
 
 echo "== demo"
 bash scripts/demo.sh
+
+echo "== Node: runnx-common and runnx-node (node --test)"
+npm test --silent
+
+echo "== Node: the Express example under a bounded load (loopback, 20 s, 16 connections)"
+node node-addon/examples/express/loadtest.mjs --duration 20 --connections 16 \
+  .cache/models/tiny_bert.onnx .cache/models/ch_ppocr_mobile_v2.0_cls_infer.onnx

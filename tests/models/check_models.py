@@ -25,6 +25,7 @@ DIMS = {
     "ch_PP-OCRv4_det_infer.onnx": [1, 3, 320, 320],
     "ch_PP-OCRv4_rec_infer.onnx": [1, 3, 48, 320],
     "ch_ppocr_mobile_v2.0_cls_infer.onnx": [1, 3, 48, 192],
+    "tiny_bert.onnx": [2, 16],
 }
 
 
@@ -32,7 +33,7 @@ def make_input(model_name, inp, rng):
     t = inp.type.tensor_type
     dtype = NP_TYPES[t.elem_type]
     dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
-    if model_name in DIMS and len(dims) == 4:
+    if model_name in DIMS and len(dims) == len(DIMS[model_name]):
         dims = DIMS[model_name]
     name = inp.name.lower()
     if name == "sr":
