@@ -47,3 +47,6 @@ fi
 
 echo "== build (release)"
 cargo build --release --workspace --quiet
+
+echo "== WebAssembly toolchain"
+bash scripts/setup-wasm.sh
