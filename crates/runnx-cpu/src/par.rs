@@ -74,7 +74,17 @@ impl Pool {
     /// A pool of `threads` threads (0 = one per core). On targets where pools cannot
     /// be built (wasm32), runs use the global pool.
     pub fn new(threads: usize) -> Pool {
-        #[cfg(feature = "threads")]
+        // rayon cannot spawn threads itself on wasm32: the host fills the global pool
+        // (wasm-bindgen-rayon's `initThreadPool`) and every session shares it.
+        #[cfg(all(feature = "threads", target_arch = "wasm32"))]
+        {
+            let _ = threads;
+            Pool {
+                pool: None,
+                threads: rayon::current_num_threads(),
+            }
+        }
+        #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
         {
             let threads = if threads == 0 {
                 std::thread::available_parallelism()
