@@ -38,14 +38,22 @@ build() {
     nice cargo build --quiet --profile "$PROFILE" -Zbuild-std=std,panic_abort \
     --target wasm32-unknown-unknown -p runnx-wasm "${features[@]}"
   local wasm="$dir/wasm32-unknown-unknown/$PROFILE/runnx_wasm.wasm"
+  # The glue differs per target, the wasm does not: optimise it once.
+  local first=""
   for t in "${targets[@]}"; do
     local out="$DIST/$flavor/$t"
     rm -rf "$out"
     wasm-bindgen --target "$t" --out-dir "$out" --out-name runnx \
       --remove-name-section --remove-producers-section "$wasm"
-    wasm-opt "$OPT" "${opt_features[@]}" --strip-debug --strip-producers \
-      "$out/runnx_bg.wasm" -o "$out/runnx_bg.wasm"
+    if [ -z "$first" ]; then
+      wasm-opt "$OPT" "${opt_features[@]}" --strip-debug --strip-producers \
+        "$out/runnx_bg.wasm" -o "$out/runnx_bg.wasm"
+      first="$out/runnx_bg.wasm"
+    else
+      cp "$first" "$out/runnx_bg.wasm"
+    fi
   done
+  echo '{"type":"module"}' >"$DIST/package.json" # Node: the web glue is an ES module
   echo "   $DIST/$flavor: $(wc -c <"$DIST/$flavor/web/runnx_bg.wasm") bytes wasm, $((SECONDS - start)) s"
 }
 

@@ -50,3 +50,6 @@ cargo build --release --workspace --quiet
 
 echo "== WebAssembly toolchain"
 bash scripts/setup-wasm.sh
+
+echo "== WebAssembly builds (npm/runnx-web/dist)"
+bash scripts/build-wasm.sh

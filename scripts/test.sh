@@ -28,3 +28,7 @@ echo "== no panic on mutated and truncated models"
 
 echo "== demo"
 bash scripts/demo.sh
+
+echo "== WebAssembly in Node: API, then the ONNX node cases (simd build)"
+node tests/wasm/api.mjs
+node tests/wasm/conformance.mjs --expect tests/wasm/passing-node.txt

@@ -5,32 +5,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadRunnx, root } from './load.mjs';
+import { field, floatAttr, initializer, model, node, valueInfo } from './onnx-writer.mjs';
 
 const runnx = await loadRunnx('simd');
-const node = (name) => path.join(root, '.cache/onnx-data/node', name);
-const model = (name) => readFileSync(path.join(node(name), 'model.onnx'));
-const proto = (name, file) => runnx.valueFromProto(readFileSync(path.join(node(name), 'test_data_set_0', file)), 'tensor');
+const caseDir = (name) => path.join(root, '.cache/onnx-data/node', name);
+const caseModel = (name) => readFileSync(path.join(caseDir(name), 'model.onnx'));
+const proto = (name, file) => runnx.valueFromProto(readFileSync(path.join(caseDir(name), 'test_data_set_0', file)), 'tensor');
+const oneNodeModel = (op) =>
+  model([...node(['x'], 'y', 'the_node', op), ...field(11, valueInfo('x', 1, ['N', 3])), ...field(12, valueInfo('y', 1, ['N', 3]))]);
 const throws = (f, pattern) => assert.throws(f, (e) => e instanceof Error && pattern.test(e.message), `expected an Error matching ${pattern}`);
-
-// A tiny protobuf writer, enough for a one-node ModelProto.
-const varint = (n) => {
-  const out = [];
-  do {
-    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-    n >>>= 7;
-  } while (n);
-  return out;
-};
-const field = (num, bytes) => [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes];
-const int = (num, v) => [...varint(num << 3), ...varint(v)];
-const str = (num, s) => field(num, [...new TextEncoder().encode(s)]);
-const dims = (ds) => ds.map((d) => field(1, typeof d === 'number' ? int(1, d) : str(2, d))).flat();
-const valueInfo = (name, elem, ds) => [...str(1, name), ...field(2, field(1, [...int(1, elem), ...field(2, dims(ds))]))];
-function oneNodeModel(op, attrs = []) {
-  const nodeProto = [...str(1, 'x'), ...str(2, 'y'), ...str(3, 'the_node'), ...str(4, op), ...attrs];
-  const graph = [...field(1, nodeProto), ...str(2, 'g'), ...field(11, valueInfo('x', 1, ['N', 3])), ...field(12, valueInfo('y', 1, ['N', 3]))];
-  return new Uint8Array([...int(1, 8), ...field(8, [...str(1, ''), ...int(2, 17)]), ...field(7, graph)]);
-}
 
 // Build info.
 const info = runnx.buildInfo();
@@ -66,24 +49,63 @@ throws(() => runnx.Session.create(oneNodeModel('Relu'), { logLevel: 'loud' }), /
 throws(() => runnx.Session.create(oneNodeModel('Relu'), { threads: 'many' }), /invalid session options/);
 
 // int64 as BigInt64Array, bool as Uint8Array, float16 as Uint16Array, strings.
-const argmax = runnx.Session.create(model('test_argmax_default_axis_example'));
+const argmax = runnx.Session.create(caseModel('test_argmax_default_axis_example'));
 const idx = argmax.run({ data: proto('test_argmax_default_axis_example', 'input_0.pb') }).result;
 assert.equal(idx.type, 'int64');
 assert.ok(idx.data instanceof BigInt64Array);
-const and = runnx.Session.create(model('test_and2d'));
+const and = runnx.Session.create(caseModel('test_and2d'));
 const both = and.run({ x: proto('test_and2d', 'input_0.pb'), y: proto('test_and2d', 'input_1.pb') }).and;
 assert.equal(both.type, 'bool');
 assert.ok(both.data instanceof Uint8Array);
-const half = runnx.Session.create(model('test_cast_FLOAT_to_FLOAT16'));
+const half = runnx.Session.create(caseModel('test_cast_FLOAT_to_FLOAT16'));
 const h = half.run({ input: proto('test_cast_FLOAT_to_FLOAT16', 'input_0.pb') }).output;
 assert.equal(h.type, 'float16');
 assert.ok(h.data instanceof Uint16Array);
 const strName = 'test_strnormalizer_export_monday_casesensintive_upper';
-const upper = runnx.Session.create(model(strName));
+const upper = runnx.Session.create(caseModel(strName));
 const words = upper.run({ x: { type: 'string', data: ['monday', 'tuesday', 'x', 'y'], dims: [4] } }).y;
 assert.equal(words.type, 'string');
 assert.deepEqual(words.data, ['TUESDAY', 'X', 'Y']);
 assert.deepEqual(proto(strName, 'output_0.pb').type, 'string');
+
+// MatMul + Add + activation: fused into the GEMM's epilogue (the simd128 kernel's
+// store and activation code), against a float64 reference. Sizes leave edge tiles.
+const acts = {
+  Relu: [[], (v) => Math.max(v, 0)],
+  LeakyRelu: [[floatAttr('alpha', 0.1)], (v) => (v < 0 ? 0.1 * v : v)],
+  Sigmoid: [[], (v) => 1 / (1 + Math.exp(-v))],
+  HardSigmoid: [[floatAttr('alpha', 0.2), floatAttr('beta', 0.5)], (v) => Math.min(1, Math.max(0, 0.2 * v + 0.5))],
+  HardSwish: [[], (v) => v * Math.min(1, Math.max(0, v / 6 + 0.5))],
+  Tanh: [[], Math.tanh],
+};
+const [M, K, N] = [37, 45, 29];
+let seed = 1;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4 - 2;
+const a = Float32Array.from({ length: M * K }, rand);
+const w = Float32Array.from({ length: K * N }, rand);
+const bias = Float32Array.from({ length: N }, rand);
+for (const [op, [attrs, f]] of Object.entries(acts)) {
+  const m = runnx.Session.create(
+    model([
+      ...node(['x', 'w'], 'm', 'mm', 'MatMul'),
+      ...node(['m', 'b'], 's', 'add', 'Add'),
+      ...node(['s'], 'y', 'act', op, attrs),
+      ...initializer('w', [K, N], w),
+      ...initializer('b', [N], bias),
+      ...field(11, valueInfo('x', 1, [M, K])),
+      ...field(12, valueInfo('y', 1, [M, N])),
+    ]),
+  );
+  const got = m.run({ x: { type: 'float32', data: a, dims: [M, K] } }).y.data;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let acc = bias[j];
+      for (let p = 0; p < K; p++) acc += a[i * K + p] * w[p * N + j];
+      const want = f(acc);
+      assert.ok(Math.abs(got[i * N + j] - want) <= 1e-4 * (1 + Math.abs(want)), `${op} at ${i},${j}: ${got[i * N + j]} vs ${want}`);
+    }
+  }
+}
 
 // Released sessions refuse to run.
 relu.release();

@@ -6,7 +6,7 @@
 //! in relaxed SIMD, which Node 20 does not enable by default): mul + add.
 //! The store applies alpha/beta, the bias and the Relu/Clip clamp (`fused_store`).
 
-use super::{KernelDesc, Store};
+use super::{Activation, KernelDesc, Store};
 use core::arch::wasm32::*;
 
 const MR: usize = 4;
@@ -125,4 +125,73 @@ unsafe fn store(acc: &[[v128; 2]; MR], c: *mut f32, rsc: usize, st: &Store) {
             v128_store(p, r);
         }
     }
+}
+
+/// The epilogue activations with simd128 (GEMM and Conv outputs; the scalar loop
+/// would otherwise run lane by lane, as `f32::max` and libm's `exp` do not vectorise
+/// on wasm). Handles the longest prefix that is a multiple of 4 and returns the rest
+/// (everything, for activations without a vector form here) for the scalar code.
+/// NaN behaves as in the scalar code (Relu/Clip map it to the lower bound).
+pub fn activation(x: &mut [f32], act: Activation) -> &mut [f32] {
+    let z = f32x4_splat(0.0);
+    let one = f32x4_splat(1.0);
+    let f: &dyn Fn(v128) -> v128 = match act {
+        Activation::Relu => &|v| f32x4_pmax(z, v),
+        Activation::Clip(lo, hi) => {
+            let (lo, hi) = (f32x4_splat(lo), f32x4_splat(hi));
+            &move |v| f32x4_pmin(hi, f32x4_pmax(lo, v))
+        }
+        Activation::LeakyRelu(a) => {
+            let a = f32x4_splat(a);
+            &move |v| v128_bitselect(f32x4_mul(v, a), v, f32x4_lt(v, z))
+        }
+        Activation::Sigmoid => &|v| f32x4_div(one, f32x4_add(one, exp(f32x4_neg(v)))),
+        Activation::HardSigmoid(a, b) => {
+            let (a, b) = (f32x4_splat(a), f32x4_splat(b));
+            &move |v| f32x4_min(one, f32x4_max(z, f32x4_add(f32x4_mul(a, v), b)))
+        }
+        Activation::HardSwish => {
+            let (sixth, half) = (f32x4_splat(1.0 / 6.0), f32x4_splat(0.5));
+            &move |v| f32x4_mul(v, f32x4_min(one, f32x4_max(z, f32x4_add(f32x4_mul(v, sixth), half))))
+        }
+        Activation::None | Activation::Tanh | Activation::Elu(_) => return x,
+    };
+    let split = x.len() / 4 * 4;
+    let (body, tail) = x.split_at_mut(split);
+    for c in body.chunks_exact_mut(4) {
+        let p = c.as_mut_ptr() as *mut v128;
+        // SAFETY: `c` is 4 floats; v128 loads and stores need no alignment.
+        unsafe { v128_store(p, f(v128_load(p))) };
+    }
+    tail
+}
+
+/// `ops::math::fast::exp` on four lanes (the same steps, so the same results).
+#[inline(always)]
+fn exp(x: v128) -> v128 {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0;
+    let (lo, hi) = (f32x4_splat(-104.0), f32x4_splat(88.8));
+    // A clamp that keeps NaN.
+    let x = v128_bitselect(lo, x, f32x4_lt(x, lo));
+    let x = v128_bitselect(hi, x, f32x4_gt(x, hi));
+    let t = f32x4_add(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)), f32x4_splat(ROUND));
+    let n = f32x4_sub(t, f32x4_splat(ROUND));
+    let r = f32x4_sub(
+        f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN2_HI))),
+        f32x4_mul(n, f32x4_splat(LN2_LO)),
+    );
+    let mut p = f32x4_splat(1.987_569_1e-4);
+    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+    }
+    let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+    let ni = i32x4_sub(t, i32x4_splat(ROUND.to_bits() as i32));
+    let n1 = i32x4_shr(ni, 1);
+    let n2 = i32x4_sub(ni, n1);
+    let bias = i32x4_splat(127);
+    let s1 = i32x4_shl(i32x4_add(n1, bias), 23);
+    let s2 = i32x4_shl(i32x4_add(n2, bias), 23);
+    f32x4_mul(f32x4_mul(y, s1), s2)
 }
