@@ -27,12 +27,12 @@ row() {
   echo "| $name | $(kb $r) | $(kb $g) | ${parts[*]} |" | sed 's/;/, /g'
 }
 
-worker=$(find "$DIST/threads/web/snippets" -name workerHelpers.js | head -1)
+worker=$(find "$DIST/threads/web/snippets" -name "workerHelpers*.js" | head -1)
 {
   echo "# WebAssembly artifact sizes"
   echo
   echo "Made by \`bash bench/wasm_sizes.sh\` after \`bash scripts/build-wasm.sh\`"
-  echo "(wasm-opt ${WASM_OPT_LEVEL:-as built}; gzip -9). KiB; the last column lists each file as raw/gzip."
+  echo "(wasm-opt ${WASM_OPT_LEVEL:--O1}, its default; gzip -9). KiB; the last column lists each file as raw/gzip."
   echo "onnxruntime-web $ORT_VERSION from npm. runnx has one engine with every operator it"
   echo "knows in each artifact; onnxruntime-web's files also hold every CPU operator."
   echo

@@ -15,7 +15,7 @@ mod proto;
 mod session;
 mod tensor;
 #[cfg(feature = "threads")]
-mod threads;
+pub mod threads;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -59,4 +59,3 @@ pub fn build_info() -> Result<JsValue, JsError> {
     };
     serde_wasm_bindgen::to_value(&info).map_err(js_error)
 }
-

@@ -5,7 +5,9 @@
 use crate::{js_error, panic, tensor};
 use bytes::Bytes;
 use prost::Message;
-use runnx_core::onnx::{optional_from_proto, proto, sequence_from_proto, tensor_from_proto, NoWeights};
+use runnx_core::onnx::{
+    optional_from_proto, proto, sequence_from_proto, tensor_from_proto, NoWeights,
+};
 use runnx_core::Value;
 use wasm_bindgen::prelude::*;
 

@@ -12,8 +12,9 @@ use wasm_bindgen::prelude::*;
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct Options {
-    /// Threads for kernels; 0 or absent: whatever the pool has (only the threaded
-    /// build has more than one, after `initThreadPool`).
+    /// Accepted for onnxruntime compatibility; kernels use the pool `initThreadPool(n)`
+    /// started (rayon cannot build per-session pools on wasm32), so only the threaded
+    /// build, after that call, runs on more than one thread.
     threads: Option<usize>,
     /// Run runnx's graph optimisations (default true).
     optimize: Option<bool>,
@@ -36,8 +37,8 @@ impl Options {
             None | Some("warning" | "error" | "fatal") => LogLevel::Warning,
             Some(other) => {
                 return Err(JsError::new(&format!(
-                    "logLevel must be 'verbose', 'info', 'warning', 'error' or 'fatal', got '{other}'"
-                )))
+                "logLevel must be 'verbose', 'info', 'warning', 'error' or 'fatal', got '{other}'"
+            )))
             }
         })
     }
@@ -124,7 +125,9 @@ pub struct Session {
 #[wasm_bindgen]
 impl Session {
     /// Load and plan a model. `options`: `{ threads, optimize, logLevel }` (or undefined).
-    pub fn create(model: &[u8], options: JsValue) -> Result<Session, JsError> {
+    /// The bytes are copied into WebAssembly memory once (`Vec<u8>`) and weights stay
+    /// views into that copy.
+    pub fn create(model: Vec<u8>, options: JsValue) -> Result<Session, JsError> {
         panic::check()?;
         let opts: Options = if options.is_undefined() || options.is_null() {
             Options::default()
@@ -138,12 +141,13 @@ impl Session {
             optimize: opts.optimize.unwrap_or(true),
         };
         let t0 = date_now();
-        let inner = runnx_core::Session::from_bytes(model.to_vec(), &NoWeights, &session_options)
+        let model_len = model.len();
+        let inner = runnx_core::Session::from_bytes(model, &NoWeights, &session_options)
             .map_err(js_error)?;
         if level <= LogLevel::Info {
             console_log(&format!(
                 "runnx: model of {} bytes planned in {:.1} ms: {} steps, {} thread(s), gemm {}",
-                model.len(),
+                model_len,
                 date_now() - t0,
                 inner.plan_len(),
                 inner.threads(),
@@ -187,7 +191,9 @@ impl Session {
     pub fn run(&self, feeds: JsValue) -> Result<JsValue, JsError> {
         let session = self.session()?;
         if !feeds.is_object() {
-            return Err(JsError::new("feeds must be an object { inputName: tensor }"));
+            return Err(JsError::new(
+                "feeds must be an object { inputName: tensor }",
+            ));
         }
         let entries = js_sys::Object::entries(feeds.unchecked_ref());
         let mut values = Vec::with_capacity(entries.length() as usize);
@@ -195,13 +201,18 @@ impl Session {
             let pair: js_sys::Array = entry.unchecked_into();
             let name = pair.get(0).as_string().unwrap_or_default();
             // Unknown names pass through: the session reports them with the input list.
-            let ty = session
-                .inputs()
-                .iter()
-                .find(|i| i.name == name)
-                .map_or(TypeInfo::Tensor { dtype: None, shape: None }, |i| i.ty.clone());
+            let ty = session.inputs().iter().find(|i| i.name == name).map_or(
+                TypeInfo::Tensor {
+                    dtype: None,
+                    shape: None,
+                },
+                |i| i.ty.clone(),
+            );
             let what = format!("input '{name}'");
-            values.push((name, tensor::from_js(&pair.get(1), &ty, &what).map_err(js_error)?));
+            values.push((
+                name,
+                tensor::from_js(&pair.get(1), &ty, &what).map_err(js_error)?,
+            ));
         }
         let t0 = date_now();
         let outs = session.run(values).map_err(js_error)?;

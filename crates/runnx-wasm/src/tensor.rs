@@ -35,10 +35,7 @@ pub fn type_name(dt: DType) -> &'static str {
     if dt == DType::String {
         return "string";
     }
-    TYPES
-        .iter()
-        .find(|t| t.0 == dt)
-        .map_or("unknown", |t| t.1)
+    TYPES.iter().find(|t| t.0 == dt).map_or("unknown", |t| t.1)
 }
 
 fn dtype_of(name: &str) -> Option<DType> {
@@ -49,10 +46,7 @@ fn dtype_of(name: &str) -> Option<DType> {
 }
 
 fn typed_arrays(dt: DType) -> &'static [&'static str] {
-    TYPES
-        .iter()
-        .find(|t| t.0 == dt)
-        .map_or(&[], |t| t.2)
+    TYPES.iter().find(|t| t.0 == dt).map_or(&[], |t| t.2)
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -129,7 +123,7 @@ pub fn tensor_from_js(v: &JsValue, what: &str) -> Result<Tensor> {
                     .ok_or_else(|| bad(format!("{what}: string data holds a non-string")))
             })
             .collect::<Result<Vec<String>>>()?;
-        return check_len(Tensor::new(shape, strings), what);
+        return Tensor::new(shape, strings).map_err(|e| bad(format!("{what}: {e}")));
     }
     let ctor = get(&get(&data, "constructor"), "name")
         .as_string()
@@ -139,7 +133,11 @@ pub fn tensor_from_js(v: &JsValue, what: &str) -> Result<Tensor> {
         return Err(bad(format!(
             "{what}: '{type_str}' data must be a {}, got {}",
             allowed.join(" or "),
-            if ctor.is_empty() { "no typed array" } else { &ctor }
+            if ctor.is_empty() {
+                "no typed array"
+            } else {
+                &ctor
+            }
         )));
     }
     let byte_len = get(&data, "byteLength").as_f64().unwrap_or(0.0) as usize;
@@ -150,18 +148,11 @@ pub fn tensor_from_js(v: &JsValue, what: &str) -> Result<Tensor> {
         )));
     }
     let offset = get(&data, "byteOffset").as_f64().unwrap_or(0.0) as u32;
-    let view = Uint8Array::new_with_byte_offset_and_length(
-        &get(&data, "buffer"),
-        offset,
-        byte_len as u32,
-    );
+    let view =
+        Uint8Array::new_with_byte_offset_and_length(&get(&data, "buffer"), offset, byte_len as u32);
     let mut bytes = vec![0u8; byte_len];
     view.copy_to(&mut bytes);
     Tensor::from_le_bytes(dt, shape, Bytes::from(bytes))
-}
-
-fn check_len(t: Result<Tensor>, what: &str) -> Result<Tensor> {
-    t.map_err(|e| bad(format!("{what}: {e}")))
 }
 
 /// A value as JavaScript sees it (see the module comment).
@@ -210,10 +201,16 @@ fn typed_array(t: &Tensor) -> Result<JsValue> {
     let bools;
     let bytes: &[u8] = match t.dtype() {
         DType::Bool => {
-            bools = t.as_slice::<bool>()?.iter().map(|&b| u8::from(b)).collect::<Vec<u8>>();
+            bools = t
+                .as_slice::<bool>()?
+                .iter()
+                .map(|&b| u8::from(b))
+                .collect::<Vec<u8>>();
             &bools
         }
-        dt => runnx_core::ir::dispatch_number!(dt, T => bytemuck::cast_slice::<T, u8>(t.as_slice::<T>()?)),
+        dt => {
+            runnx_core::ir::dispatch_number!(dt, T => bytemuck::cast_slice::<T, u8>(t.as_slice::<T>()?))
+        }
     };
     let buffer = js_sys::ArrayBuffer::new(bytes.len() as u32);
     Uint8Array::new(&buffer).copy_from(bytes);

@@ -85,7 +85,12 @@ unsafe fn body<const DIRECT: bool>(
         a = a.add(if DIRECT { 1 } else { MR });
         b = b.add(NR);
     }
-    store(&[[c00, c01], [c10, c11], [c20, c21], [c30, c31]], c, rsc, st);
+    store(
+        &[[c00, c01], [c10, c11], [c20, c21], [c30, c31]],
+        c,
+        rsc,
+        st,
+    );
 }
 
 /// `c = alpha*acc + beta*c + row_bias[i] + col_bias[j]`, clamped (see [`Store`]).
@@ -152,7 +157,12 @@ pub fn activation(x: &mut [f32], act: Activation) -> &mut [f32] {
         }
         Activation::HardSwish => {
             let (sixth, half) = (f32x4_splat(1.0 / 6.0), f32x4_splat(0.5));
-            &move |v| f32x4_mul(v, f32x4_min(one, f32x4_max(z, f32x4_add(f32x4_mul(v, sixth), half))))
+            &move |v| {
+                f32x4_mul(
+                    v,
+                    f32x4_min(one, f32x4_max(z, f32x4_add(f32x4_mul(v, sixth), half))),
+                )
+            }
         }
         Activation::None | Activation::Tanh | Activation::Elu(_) => return x,
     };
@@ -176,17 +186,29 @@ fn exp(x: v128) -> v128 {
     // A clamp that keeps NaN.
     let x = v128_bitselect(lo, x, f32x4_lt(x, lo));
     let x = v128_bitselect(hi, x, f32x4_gt(x, hi));
-    let t = f32x4_add(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)), f32x4_splat(ROUND));
+    let t = f32x4_add(
+        f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)),
+        f32x4_splat(ROUND),
+    );
     let n = f32x4_sub(t, f32x4_splat(ROUND));
     let r = f32x4_sub(
         f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN2_HI))),
         f32x4_mul(n, f32x4_splat(LN2_LO)),
     );
     let mut p = f32x4_splat(1.987_569_1e-4);
-    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        0.166_666_65,
+        0.5,
+    ] {
         p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
     }
-    let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+    let y = f32x4_add(
+        f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r),
+        f32x4_splat(1.0),
+    );
     let ni = i32x4_sub(t, i32x4_splat(ROUND.to_bits() as i32));
     let n1 = i32x4_shr(ni, 1);
     let n2 = i32x4_sub(ni, n1);
