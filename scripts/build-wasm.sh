@@ -34,7 +34,9 @@ build() {
       opt_features+=(--enable-threads) ;;
     *) echo "unknown build '$flavor' (simd or threads)" >&2; exit 1 ;;
   esac
+  # One target dir per flag set and compiler (each rebuilds std).
   local dir="target/wasm-$flavor" start=$SECONDS
+  [ "$WASM_ROUTE" = rustup ] || dir="$dir-$WASM_ROUTE"
   echo "== wasm $flavor ($WASM_ROUTE rustc, profile $PROFILE)"
   # std is rebuilt with the same target features (atomics need it; simd128 gains).
   RUSTC="$WASM_RUSTC" RUSTC_BOOTSTRAP=1 RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$dir" \

@@ -4,6 +4,7 @@
 #   WASM_ROUTE  "rustup" or "debian"
 #   WASM_TOOLS  folder with node_modules/.bin/wasm-opt (gitignored)
 # Returns 1 when no route is ready yet (setup-wasm.sh then installs one).
+# RUNNX_WASM_ROUTE=debian (or rustup) forces a route where both are installed.
 
 WASM_TOOLS="${WASM_TOOLS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/wasm-tools}"
 export WASM_TOOLS
@@ -11,7 +12,7 @@ export PATH="$HOME/.cargo/bin:$WASM_TOOLS/node_modules/.bin:$PATH"
 
 wasm_env_detect() {
   # rustup's toolchain, when it has the wasm32 target and the std sources.
-  if command -v rustup >/dev/null 2>&1; then
+  if [ "${RUNNX_WASM_ROUTE:-}" != debian ] && command -v rustup >/dev/null 2>&1; then
     local sysroot
     sysroot="$(rustc --print sysroot 2>/dev/null || true)"
     if [ -n "$sysroot" ] && [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ] \
@@ -25,7 +26,7 @@ wasm_env_detect() {
   fi
   # Debian's rustc-web: std sources in rust-web-src, linked by lld-19
   # (its /usr/bin/rust-lld is a dangling link).
-  if [ -x /usr/bin/rustc ] && [ -f /usr/lib/rustlib/src/rust/library/Cargo.lock ] \
+  if [ "${RUNNX_WASM_ROUTE:-}" != rustup ] && [ -x /usr/bin/rustc ] && [ -f /usr/lib/rustlib/src/rust/library/Cargo.lock ] \
     && command -v wasm-ld-19 >/dev/null 2>&1; then
     WASM_ROUTE=debian
     WASM_RUSTC=/usr/bin/rustc
