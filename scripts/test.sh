@@ -29,6 +29,7 @@ echo "== no panic on mutated and truncated models"
 echo "== demo"
 bash scripts/demo.sh
 
-echo "== WebAssembly in Node: API, then the ONNX node cases (simd build)"
+echo "== WebAssembly in Node: API, then the ONNX node cases (simd, and threads on one thread)"
 node tests/wasm/api.mjs
 node tests/wasm/conformance.mjs --expect tests/wasm/passing-node.txt
+node tests/wasm/conformance.mjs --build threads --expect tests/wasm/passing-node.txt
