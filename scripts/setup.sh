@@ -60,3 +60,9 @@ fi
 node -e 'if (+process.versions.node.split(".")[0] < 18) { console.error("Node.js >= 18 is needed, found " + process.version); process.exit(1) }'
 npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent   # runnx-common (tsc -> ESM, CJS, .d.ts); runnx-node (cargo release build above, copied to runnx_node.node; tsc)
+
+echo "== WebAssembly toolchain"
+bash scripts/setup-wasm.sh
+
+echo "== WebAssembly builds (npm/runnx-web/dist)"
+bash scripts/build-wasm.sh

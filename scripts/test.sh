@@ -35,3 +35,8 @@ npm test --silent
 echo "== Node: the Express example under a bounded load (loopback, 20 s, 16 connections)"
 node node-addon/examples/express/loadtest.mjs --duration 20 --connections 16 \
   .cache/models/tiny_bert.onnx .cache/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
+
+echo "== WebAssembly in Node: API, then the ONNX node cases (simd, and threads on one thread)"
+node tests/wasm/api.mjs
+node tests/wasm/conformance.mjs --expect tests/wasm/passing-node.txt
+node tests/wasm/conformance.mjs --build threads --expect tests/wasm/passing-node.txt

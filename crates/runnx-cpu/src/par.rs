@@ -18,10 +18,17 @@ where
             && current_threads() > 1
             && cost_per_chunk.saturating_mul(chunks) >= MIN_PARALLEL_WORK
         {
-            use rayon::prelude::*;
-            data.par_chunks_mut(chunk)
-                .enumerate()
-                .for_each(|(i, c)| f(i, c));
+            let len = data.len();
+            let base = SendPtr(data.as_mut_ptr());
+            parallel_indices(chunks, &|i| {
+                let start = i * chunk;
+                // SAFETY: chunk `i` is `data[start..start + n]`: the chunks are disjoint,
+                // in bounds, and `data` stays mutably borrowed for the whole call.
+                let c = unsafe {
+                    std::slice::from_raw_parts_mut(base.get().add(start), chunk.min(len - start))
+                };
+                f(i, c)
+            });
             return;
         }
     }
@@ -39,14 +46,40 @@ where
     #[cfg(feature = "threads")]
     {
         if n > 1 && current_threads() > 1 && cost_per_item.saturating_mul(n) >= MIN_PARALLEL_WORK {
-            use rayon::prelude::*;
-            (0..n).into_par_iter().for_each(f);
+            parallel_indices(n, &f);
             return;
         }
     }
     let _ = cost_per_item;
     (0..n).for_each(f);
 }
+
+/// The one rayon entry point: `f(i)` for `i in 0..n` on the pool. Taking `dyn Fn`
+/// keeps rayon's splitting machinery to one copy instead of one per kernel closure
+/// (it more than doubled the threaded WebAssembly build otherwise).
+#[cfg(feature = "threads")]
+fn parallel_indices(n: usize, f: &(dyn Fn(usize) + Sync)) {
+    use rayon::prelude::*;
+    (0..n).into_par_iter().for_each(f);
+}
+
+/// A pointer handed to worker threads that write disjoint parts of its slice.
+#[cfg(feature = "threads")]
+struct SendPtr<T>(*mut T);
+
+#[cfg(feature = "threads")]
+impl<T> SendPtr<T> {
+    /// Through a method, so closures capture the wrapper (Sync), not the raw pointer.
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: only used to give threads disjoint `&mut` chunks of a `T: Send` slice.
+#[cfg(feature = "threads")]
+unsafe impl<T: Send> Send for SendPtr<T> {}
+#[cfg(feature = "threads")]
+unsafe impl<T: Send> Sync for SendPtr<T> {}
 
 /// Rough count of scalar operations below which fork/join costs more than it saves.
 pub const MIN_PARALLEL_WORK: usize = 32 * 1024;
@@ -74,7 +107,17 @@ impl Pool {
     /// A pool of `threads` threads (0 = one per core). On targets where pools cannot
     /// be built (wasm32), runs use the global pool.
     pub fn new(threads: usize) -> Pool {
-        #[cfg(feature = "threads")]
+        // rayon cannot spawn threads itself on wasm32: the host fills the global pool
+        // (wasm-bindgen-rayon's `initThreadPool`) and every session shares it.
+        #[cfg(all(feature = "threads", target_arch = "wasm32"))]
+        {
+            let _ = threads;
+            Pool {
+                pool: None,
+                threads: rayon::current_num_threads(),
+            }
+        }
+        #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
         {
             let threads = if threads == 0 {
                 std::thread::available_parallelism()

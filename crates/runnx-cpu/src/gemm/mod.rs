@@ -314,6 +314,8 @@ impl Activation {
     /// Apply in place.
     #[inline(always)]
     pub fn apply(self, x: &mut [f32]) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let x = wasm32::activation(x, self);
         match self {
             Activation::None => {}
             Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),

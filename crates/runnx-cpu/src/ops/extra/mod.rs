@@ -6,7 +6,7 @@ use runnx_ir::{bail, dispatch_number, DType, Result, Tensor};
 
 mod fft;
 mod ml;
-mod random;
+pub(crate) mod random;
 mod signal;
 mod text;
 mod training;

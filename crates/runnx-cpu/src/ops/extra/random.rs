@@ -32,6 +32,23 @@ pub(crate) struct Rng {
     s: [u64; 4],
 }
 
+/// A seed that differs between calls and sessions: std's hasher keys, a counter and,
+/// where there is a clock, the time (wasm32-unknown-unknown has none: `SystemTime::now`
+/// panics there).
+pub(crate) fn entropy_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    h.finish()
+}
+
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -53,15 +70,7 @@ impl Rng {
     }
 
     fn from_entropy() -> Rng {
-        use std::hash::{BuildHasher, Hasher};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        h.write_u64(nanos);
-        Rng::from_seed(h.finish())
+        Rng::from_seed(entropy_seed())
     }
 
     fn next_u64(&mut self) -> u64 {

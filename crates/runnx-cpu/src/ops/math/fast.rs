@@ -27,7 +27,8 @@ pub fn exp(x: f32) -> f32 {
     // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
     let x = clamp(x, -104.0, 88.8);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.987_569_1e-4f32;
     p = p * r + 1.398_199_9e-3;
@@ -36,8 +37,11 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 0.166_666_65;
     p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
-    // n is in [-150, 129]; NaN becomes 0 here and stays NaN through `y`.
-    let ni = n as i32;
+    // n is in [-150, 129], so `t`'s low mantissa bits hold it: read it with integer
+    // ops rather than `n as i32`, whose saturating conversion does not vectorise on
+    // every target (wasm32 simd128 scalarises it). NaN gives garbage scales but stays
+    // NaN through `y`.
+    let ni = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let n1 = ni >> 1;
     let n2 = ni - n1;
     let s1 = f32::from_bits(((n1 + 127) as u32) << 23);

@@ -217,16 +217,6 @@ impl SplitMix {
     }
 }
 
-fn fresh_seed() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0x1234_5678);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed)
-}
-
 fn dropout(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
     let opset = n.opset;
     let attr_ratio = n.attr_float("ratio", 0.5)?;
@@ -268,7 +258,8 @@ fn dropout(n: &NodeCtx) -> Result<Box<dyn Kernel>> {
             "dropout ratio must be in [0, 1], got {}",
             ratio
         );
-        let mut rng = SplitMix(seed.map(|s| s as u64).unwrap_or_else(fresh_seed));
+        let seed = seed.map_or_else(crate::ops::extra::random::entropy_seed, |s| s as u64);
+        let mut rng = SplitMix(seed);
         let mask: Vec<bool> = (0..x.len()).map(|_| rng.next_f64() >= ratio).collect();
         let scale = if ratio < 1.0 {
             1.0 / (1.0 - ratio)
