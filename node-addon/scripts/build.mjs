@@ -1,4 +1,6 @@
-// Builds the addon: `cargo build --release -p runnx-node`, copies the library to
+// Builds the addon: `cargo build --release --workspace` (the addon with the rest of the
+// workspace: a `-p runnx-node` build unifies features differently and would compile the
+// engine a second time next to setup.sh's workspace build), copies the library to
 // runnx_node.node, then compiles the TypeScript wrapper (ts/ -> lib/).
 //   node scripts/build.mjs [--skip-cargo]
 // CARGO_TARGET_DIR is honoured (default: the workspace's target/).
@@ -19,7 +21,7 @@ const run = (cmd, args, cwd) => {
 };
 
 if (!process.argv.includes('--skip-cargo')) {
-  run('cargo', ['build', '--release', '-p', 'runnx-node'], workspace);
+  run('cargo', ['build', '--release', '--workspace'], workspace);
   const target = resolve(workspace, process.env.CARGO_TARGET_DIR ?? 'target', 'release');
   const name = { darwin: 'librunnx_node.dylib', win32: 'runnx_node.dll' }[process.platform] ?? 'librunnx_node.so';
   const lib = join(target, name);
