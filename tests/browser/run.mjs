@@ -24,9 +24,11 @@ const MODEL_CASES = [
 
 // page: harness page path prefix ('' plain, 'coi/' isolated); check: what `active` must say.
 const SCENARIOS = {
-  'a-simd-main': { prefix: '', wasm: { numThreads: 1 }, check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
+  'a-simd-main': { prefix: '', wasm: { numThreads: 1, wasmPaths: '/npm/runnx-web/dist/' }, check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
   'b-threads-isolated': { prefix: 'coi/', wasm: { numThreads: 2 }, check: (r) => expectActive(r, 'threads', 2, true) && noWarning(r) },
   'c-proxy-worker': { prefix: '', wasm: { numThreads: 1, proxy: true }, check: (r) => expectActive(r, 'simd', 1, true) && noWarning(r) },
+  'd-service-worker-module': { prefix: '', sw: 'module', check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
+  'e-service-worker-classic': { prefix: '', sw: 'classic', check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
   'f-threads-not-isolated': {
     prefix: '', wasm: { numThreads: 2 },
     check: (r) => expectActive(r, 'simd', 1, false) && assert(r.warnings.some((w) => /not cross-origin isolated/.test(w)), 'a console.warn about cross-origin isolation'),
@@ -70,7 +72,8 @@ try {
       await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10000 });
       for (const [k, m] of MODEL_CASES.entries()) {
         const feeds = Object.fromEntries(Object.entries(m.feeds).map(([n, f]) => [n, { ...f, data: Array.from(f.data, Number) }]));
-        const r = await page.evaluate((args) => window.runCase(args), { wasm: s.wasm, model: `/${s.prefix}${m.url}`, feeds });
+        const args = { wasm: s.wasm, kind: s.sw, model: `/${s.prefix}${m.url}`, feeds };
+        const r = await page.evaluate((a) => (a.kind ? window.runServiceWorker(a) : window.runCase(a)), args);
         s.check(r);
         for (const [out, want] of Object.entries(expected[k])) {
           const got = r.outputs[out];
@@ -78,7 +81,7 @@ try {
           assert(JSON.stringify(got.dims) === JSON.stringify(want.dims), `${out} dims ${want.dims}, got ${got.dims}`);
           const { ok, worst } = allClose(got.data, Array.from(want.data, Number));
           assert(ok, `${out} within rtol 1e-3/atol 1e-4 of native (worst |diff| ${worst})`);
-          console.log(`ok   ${name} ${m.label} ${out}: worst |diff| ${worst.toExponential(2)}; ${r.active.build} ${r.active.threads} thread(s)${r.active.proxy ? ' in a worker' : ''}; create ${r.createMs.toFixed(0)} ms, run ${r.runMs.toFixed(0)} ms`);
+          console.log(`ok   ${name} ${m.label} ${out}: worst |diff| ${worst.toExponential(2)}; ${r.active.build} ${r.active.threads} thread(s)${r.active.proxy ? ' in a worker' : ''}; ${s.sw ? 'install' : 'create'} ${r.createMs.toFixed(0)} ms, run ${r.runMs.toFixed(0)} ms`);
         }
       }
     } catch (e) {

@@ -39,3 +39,25 @@ window.runCase = async ({ wasm, model, feeds }) => {
   return result;
 };
 window.harnessReady = true;
+
+// Registers one of the example Service Workers for `model`, waits until it controls this
+// page, and POSTs the feeds to <scope>infer; the worker is unregistered afterwards.
+window.runServiceWorker = async ({ kind, model, feeds }) => {
+  const scope = new URL('./', location.href).href;
+  const script = new URL(`../../../npm/runnx-web/workers/sw-${kind}.js?model=${encodeURIComponent(new URL(model, location.href).href)}`, location.href).href;
+  const registration = await navigator.serviceWorker.register(script, { scope, ...(kind === 'module' ? { type: 'module' } : {}) });
+  try {
+    const t0 = performance.now();
+    for (let waited = 0; navigator.serviceWorker.controller?.scriptURL !== script; waited += 20) {
+      if (waited > 15000) throw new Error(`the ${kind} service worker did not take control`);
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+    const t1 = performance.now();
+    const response = await fetch(new URL('infer', scope), { method: 'POST', body: JSON.stringify({ feeds }) });
+    const body = await response.json();
+    if (!response.ok) throw new Error(`service worker answered ${response.status}: ${body.error}`);
+    return { outputs: body.outputs, warnings, active: { ...body.build, proxy: false }, createMs: t1 - t0, runMs: performance.now() - t1 };
+  } finally {
+    await registration.unregister();
+  }
+};
