@@ -2,7 +2,7 @@
 // chromium): each scenario loads a fresh page, runs a CNN and the transformer, and
 // compares the outputs with the native engine (`runnx run`, target/release) within
 // rtol 1e-3 / atol 1e-4. Usage: node tests/browser/run.mjs [scenario...]
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -61,6 +61,7 @@ const ctx = await chromium.launchPersistentContext(profile, {
   args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 let failures = 0;
+let total = scenarios.length;
 try {
   for (const [name, s] of scenarios) {
     const page = await ctx.newPage();
@@ -91,10 +92,38 @@ try {
       await page.close();
     }
   }
+  if (wanted.length === 0 || wanted.some((w) => 'g-readme'.startsWith(w))) {
+    total++;
+    if (!(await readmeExample())) failures++;
+  }
 } finally {
   await ctx.close();
   server.close();
   rmSync(profile, { recursive: true, force: true });
 }
-console.log(`${scenarios.length - failures}/${scenarios.length} scenarios passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${total - failures}/${total} scenarios passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 process.exit(failures === 0 ? 0 : 1);
+
+// The README's browser example, as written, in a module script of the isolated page.
+async function readmeExample() {
+  const block = /<!-- browser-example -->\s*```js\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  const page = await ctx.newPage();
+  const log = [];
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  try {
+    assert(block !== null, 'a <!-- browser-example --> js block in README.md');
+    assert(block[1].trim().split('\n').length <= 5, 'the README example to be at most five lines');
+    await page.goto(`${origin}/coi/tests/browser/pages/harness.html`);
+    const printed = page.waitForEvent('console', { predicate: (m) => m.type() === 'log', timeout: 20000 });
+    await page.addScriptTag({ type: 'module', content: block[1] });
+    const text = (await printed).text();
+    assert(/^threads 2 \[1, 64\]/.test(text), `the example to print "threads 2 [1, 64] ...", got "${text}"`);
+    console.log(`ok   g-readme: printed "${text}"`);
+    return true;
+  } catch (e) {
+    console.log(`FAIL g-readme: ${e.message}\n    ${log.join('\n    ')}`);
+    return false;
+  } finally {
+    await page.close();
+  }
+}

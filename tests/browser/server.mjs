@@ -44,3 +44,11 @@ export function serve(root, port = 0) {
   });
   return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
 }
+
+// `node tests/browser/server.mjs [port]`: serve the repository for a manual look.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const root = new URL('../..', import.meta.url).pathname;
+  const server = await serve(root, Number(process.argv[2] ?? 8080));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  console.log(`serving ${root} at ${url}/ (cross-origin isolated under ${url}/coi/)`);
+}
