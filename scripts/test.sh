@@ -42,5 +42,4 @@ node tests/wasm/conformance.mjs --expect tests/wasm/passing-node.txt
 node tests/wasm/conformance.mjs --build threads --expect tests/wasm/passing-node.txt
 
 echo "== Browser: runnx-web in headless Chromium (SIMD, threads, proxy worker, service workers, README example)"
-npm test -w runnx-web --silent
 node tests/browser/run.mjs
