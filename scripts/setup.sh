@@ -66,3 +66,9 @@ bash scripts/setup-wasm.sh
 
 echo "== WebAssembly builds (npm/runnx-web/dist)"
 bash scripts/build-wasm.sh
+
+echo "== Browser: chromium for the headless tests (playwright-core comes with npm ci), runnx-web"
+if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get install -y -q chromium; else echo "no chromium: install it (or set CHROMIUM=path) for tests/browser" >&2; fi
+fi
+npm run build -w runnx-web --silent   # tsc -> npm/runnx-web/lib (needs npm/runnx-web/dist from build-wasm.sh)

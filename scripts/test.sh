@@ -40,3 +40,6 @@ echo "== WebAssembly in Node: API, then the ONNX node cases (simd, and threads o
 node tests/wasm/api.mjs
 node tests/wasm/conformance.mjs --expect tests/wasm/passing-node.txt
 node tests/wasm/conformance.mjs --build threads --expect tests/wasm/passing-node.txt
+
+echo "== Browser: runnx-web in headless Chromium (SIMD, threads, proxy worker, service workers, README example)"
+node tests/browser/run.mjs

@@ -1,0 +1,63 @@
+// Runs one model in this page with runnx-web under the settings the test runner gives,
+// and hands back what came out, which build ran, and the warnings printed.
+import { env, InferenceSession, Tensor } from 'runnx-web';
+
+const warnings = [];
+const warn = console.warn.bind(console);
+console.warn = (...args) => {
+  warnings.push(args.join(' '));
+  warn(...args);
+};
+
+const TYPED = { float32: Float32Array, int64: BigInt64Array };
+
+window.runCase = async ({ wasm, model, feeds }) => {
+  Object.assign(env.wasm, wasm);
+  const t0 = performance.now();
+  const session = await InferenceSession.create(model);
+  const t1 = performance.now();
+  const tensors = {};
+  for (const [name, f] of Object.entries(feeds)) {
+    const data = f.type === 'int64' ? BigInt64Array.from(f.data, BigInt) : TYPED[f.type].from(f.data);
+    tensors[name] = new Tensor(f.type, data, f.dims);
+  }
+  const out = await session.run(tensors);
+  const t2 = performance.now();
+  const outputs = {};
+  for (const [name, t] of Object.entries(out)) outputs[name] = { type: t.type, dims: [...t.dims], data: Array.from(t.data, Number) };
+  const result = {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    active: env.wasm.active,
+    warnings,
+    outputs,
+    createMs: t1 - t0,
+    runMs: t2 - t1,
+    crossOriginIsolated: self.crossOriginIsolated,
+  };
+  await session.release();
+  return result;
+};
+window.harnessReady = true;
+
+// Registers one of the example Service Workers for `model`, waits until it controls this
+// page, and POSTs the feeds to <scope>infer; the worker is unregistered afterwards.
+window.runServiceWorker = async ({ kind, model, feeds }) => {
+  const scope = new URL('./', location.href).href;
+  const script = new URL(`../../../npm/runnx-web/workers/sw-${kind}.js?model=${encodeURIComponent(new URL(model, location.href).href)}`, location.href).href;
+  const registration = await navigator.serviceWorker.register(script, { scope, ...(kind === 'module' ? { type: 'module' } : {}) });
+  try {
+    const t0 = performance.now();
+    for (let waited = 0; navigator.serviceWorker.controller?.scriptURL !== script; waited += 20) {
+      if (waited > 15000) throw new Error(`the ${kind} service worker did not take control`);
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+    const t1 = performance.now();
+    const response = await fetch(new URL('infer', scope), { method: 'POST', body: JSON.stringify({ feeds }) });
+    const body = await response.json();
+    if (!response.ok) throw new Error(`service worker answered ${response.status}: ${body.error}`);
+    return { outputs: body.outputs, warnings, active: { ...body.build, proxy: false }, createMs: t1 - t0, runMs: performance.now() - t1 };
+  } finally {
+    await registration.unregister();
+  }
+};
