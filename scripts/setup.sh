@@ -55,7 +55,7 @@ mkdir -p "$CACHE/models-external"   # the same model with its weights in an exte
 
 echo "== JavaScript packages (npm workspaces) and the Node addon"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get install -y -q nodejs npm; fi
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -q nodejs npm; fi
 fi
 node -e 'if (+process.versions.node.split(".")[0] < 18) { console.error("Node.js >= 18 is needed, found " + process.version); process.exit(1) }'
 npm ci --no-audit --no-fund --loglevel=error
@@ -69,6 +69,6 @@ bash scripts/build-wasm.sh
 
 echo "== Browser: chromium for the headless tests (playwright-core comes with npm ci), runnx-web"
 if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then
-  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get install -y -q chromium; else echo "no chromium: install it (or set CHROMIUM=path) for tests/browser" >&2; fi
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -q chromium; else echo "no chromium: install it (or set CHROMIUM=path) for tests/browser" >&2; fi
 fi
 npm run build -w runnx-web --silent   # tsc -> npm/runnx-web/lib (needs npm/runnx-web/dist from build-wasm.sh)
