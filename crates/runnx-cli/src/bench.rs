@@ -1,9 +1,9 @@
 //! `runnx bench`: latency statistics and a per-operator profile.
 
-use crate::alloc_meter::allocated_by;
 use crate::inputs;
 use crate::progress::Bar;
 use crate::table::Table;
+use runnx_core::alloc_meter::allocated_by;
 use runnx_core::exec::StepObserver;
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,6 +1,5 @@
 //! `runnx`: inspect, run and benchmark ONNX models from the command line.
 
-mod alloc_meter;
 mod bench;
 mod inputs;
 mod inspect;
@@ -10,7 +9,7 @@ mod run;
 mod table;
 
 #[global_allocator]
-static ALLOCATOR: alloc_meter::Counting = alloc_meter::Counting;
+static ALLOCATOR: runnx_core::alloc_meter::Counting = runnx_core::alloc_meter::Counting;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

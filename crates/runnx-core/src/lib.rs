@@ -7,6 +7,7 @@
 //!
 //! The engine knows no host: it is given bytes (and a weight source) and tensors.
 
+pub mod alloc_meter;
 pub mod control;
 pub mod exec;
 pub mod infer;

@@ -1,36 +1,12 @@
 //! The memory plan at work: once a session has run a given input shape, later runs
 //! reuse the intermediate buffers and allocate little more than their outputs.
 
+use runnx_core::alloc_meter::{allocated_by, Counting};
 use runnx_core::ir::graph::{Dim, Graph, Model, Node, TypeInfo, ValueInfo};
 use runnx_core::ir::Attribute;
 use runnx_core::{DType, Session, SessionOptions, Tensor, Value};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// Counts the bytes the whole process allocates.
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size.saturating_sub(layout.size()), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -137,12 +113,6 @@ fn model() -> Model {
     }
 }
 
-fn allocated_by(f: impl FnOnce()) -> usize {
-    let before = ALLOCATED.load(Ordering::Relaxed);
-    f();
-    ALLOCATED.load(Ordering::Relaxed) - before
-}
-
 #[test]
 fn later_runs_reuse_intermediate_buffers() {
     for threads in [1, 2] {
@@ -161,12 +131,12 @@ fn later_runs_reuse_intermediate_buffers() {
             );
         };
         let mut first_out = None;
-        let first = allocated_by(|| run(&mut first_out));
+        let first = allocated_by(|| run(&mut first_out)).1;
         let mut outs = Vec::new();
         let mut steady = usize::MAX;
         for _ in 0..3 {
             let mut out = None;
-            steady = steady.min(allocated_by(|| run(&mut out)));
+            steady = steady.min(allocated_by(|| run(&mut out)).1);
             outs.push(out);
         }
         // Same results from reused (dirty) buffers.

@@ -1,5 +1,6 @@
-//! Counts the bytes the process allocates, so `runnx bench` can show what a
-//! steady-state run allocates (the memory plan's effect) next to the first run.
+//! A counting global allocator, for hosts and tests that want to see what a run
+//! allocates (the memory plan's effect). Opt in from a binary with
+//! `#[global_allocator] static A: runnx_core::alloc_meter::Counting = runnx_core::alloc_meter::Counting;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
