@@ -36,44 +36,50 @@ const ctx = await chromium.launchPersistentContext(profile, {
   headless: true,
   args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-let ok = false;
-const log = [];
+let failures = 0;
 try {
+// The app on the main thread, and in runnx-web's proxy worker (a chunk Vite bundled).
+for (const c of [{ name: 'main-thread', query: '', proxy: false }, { name: 'proxy-worker', query: '&proxy', proxy: true }]) {
+  const log = [];
   const page = await ctx.newPage();
-  page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
-  const wasmFetched = [];
-  page.on('request', (r) => {
-    if (new URL(r.url()).pathname.endsWith('.wasm')) wasmFetched.push(new URL(r.url()).pathname);
-  });
-  await page.goto(`${origin}/tests/vite-app/dist/index.html?model=${encodeURIComponent('/.cache/models/tiny_bert.onnx')}`);
-  await page.waitForFunction(() => document.body.dataset.result || document.body.dataset.error, null, { timeout: 20000 });
-  const error = await page.evaluate(() => document.body.dataset.error);
-  if (error) throw new Error(`the page failed: ${error}`);
-  const shown = await page.textContent('#result');
-  const got = JSON.parse(await page.evaluate(() => document.body.dataset.result));
-  // The wasm came from the bundle's assets (rewritten by Vite), not the package's dist/.
-  if (wasmFetched.length !== 1 || !wasmFetched[0].startsWith('/tests/vite-app/dist/assets/')) {
-    throw new Error(`expected one wasm fetched from the bundle's assets, got ${JSON.stringify(wasmFetched)}`);
+  try {
+    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+    const fetched = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    await page.goto(`${origin}/tests/vite-app/dist/index.html?model=${encodeURIComponent('/.cache/models/tiny_bert.onnx')}${c.query}`);
+    await page.waitForFunction(() => document.body.dataset.result || document.body.dataset.error, null, { timeout: 20000 });
+    const error = await page.evaluate(() => document.body.dataset.error);
+    if (error) throw new Error(`the page failed: ${error}`);
+    const shown = await page.textContent('#result');
+    const got = JSON.parse(await page.evaluate(() => document.body.dataset.result));
+    if (got.active.proxy !== c.proxy) throw new Error(`env.wasm.active.proxy ${c.proxy}, got ${got.active.proxy}`);
+    // The wasm (and the worker) came from the bundle's assets, rewritten by Vite, not the package's files.
+    const wasm = fetched.filter((p) => p.endsWith('.wasm'));
+    if (wasm.length !== 1 || !wasm[0].startsWith('/tests/vite-app/dist/assets/')) throw new Error(`expected one wasm fetched from the bundle's assets, got ${JSON.stringify(wasm)}`);
+    if (fetched.some((p) => p.startsWith('/npm/'))) throw new Error(`the page fetched package files directly: ${fetched.filter((p) => p.startsWith('/npm/'))}`);
+    const names = Object.keys(expected);
+    if (names.length === 0) throw new Error('the native engine produced no outputs');
+    for (const name of names) {
+      const o = got.outputs[name];
+      if (!o) throw new Error(`the page shows no output '${name}'`);
+      if (JSON.stringify(o.dims) !== JSON.stringify(expected[name].dims)) throw new Error(`${name} dims ${expected[name].dims}, got ${o.dims}`);
+      const { ok: close, worst } = allClose(o.data, Array.from(expected[name].data, Number));
+      if (!close) throw new Error(`${name} not within rtol 1e-3/atol 1e-4 of native (worst |diff| ${worst})`);
+      console.log(`ok   vite-app ${c.name} ${name} [${o.dims}]: worst |diff| ${worst.toExponential(2)}; wasm ${wasm[0].split('/').pop()}`);
+    }
+    console.log(`  page shows: ${shown.replaceAll('\n', '\n              ')}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL vite-app ${c.name}: ${e.message}\n  page console:\n    ${log.join('\n    ')}`);
+  } finally {
+    await page.close();
   }
-  const names = Object.keys(expected);
-  if (names.length === 0) throw new Error('the native engine produced no outputs');
-  for (const name of names) {
-    const o = got.outputs[name];
-    if (!o) throw new Error(`the page shows no output '${name}'`);
-    if (JSON.stringify(o.dims) !== JSON.stringify(expected[name].dims)) throw new Error(`${name} dims ${expected[name].dims}, got ${o.dims}`);
-    const { ok: close, worst } = allClose(o.data, Array.from(expected[name].data, Number));
-    if (!close) throw new Error(`${name} not within rtol 1e-3/atol 1e-4 of native (worst |diff| ${worst})`);
-    console.log(`ok   vite-app ${name} [${o.dims}]: worst |diff| ${worst.toExponential(2)}; ${got.active.build} build, ${got.active.threads} thread(s), wasm ${wasmFetched[0].split('/').pop()}`);
-  }
-  console.log(`page shows:\n  ${shown.replaceAll('\n', '\n  ')}`);
-  ok = true;
-} catch (e) {
-  console.log(`FAIL vite-app: ${e.message}\n  page console:\n    ${log.join('\n    ')}`);
+}
 } finally {
   await ctx.close();
   server.close();
   rmSync(profile, { recursive: true, force: true });
 }
-console.log(`vite-app: ${ok ? 'passed' : 'FAILED'} (vite build ${((t1 - t0) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-process.exit(ok ? 0 : 1);
+console.log(`vite-app: ${failures === 0 ? 'passed' : 'FAILED'} (vite build ${((t1 - t0) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+process.exit(failures === 0 ? 0 : 1);
