@@ -72,3 +72,6 @@ if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -q chromium; else echo "no chromium: install it (or set CHROMIUM=path) for tests/browser" >&2; fi
 fi
 npm run build -w runnx-web --silent   # tsc -> npm/runnx-web/lib (needs npm/runnx-web/dist from build-wasm.sh)
+
+echo "== Vite app over runnx-web (tests/vite-app: vite, and runnx-web linked from the workspace)"
+(cd tests/vite-app && npm ci --no-audit --no-fund --loglevel=error)

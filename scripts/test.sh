@@ -43,3 +43,6 @@ node tests/wasm/conformance.mjs --build threads --expect tests/wasm/passing-node
 
 echo "== Browser: runnx-web in headless Chromium (SIMD, threads, proxy worker, service workers, README example)"
 node tests/browser/run.mjs
+
+echo "== Browser: runnx-web through a bundler (vite build of tests/vite-app, checked in headless Chromium)"
+node tests/vite-app/test.mjs

@@ -15,6 +15,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import * as runnx from 'runnx-node';
+import { makeFeeds } from '../feeds.mjs';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,42 +35,6 @@ const models = positionals.flatMap((p) =>
 if (models.length === 0) {
   console.error('usage: node bench/node/compare_ort_node.mjs [--runs N] [--warmup N] [--threads 1,2] [--out FILE] MODEL_OR_DIR...');
   process.exit(2);
-}
-
-// Sizes for symbolic dimensions: batch 1, sequences 128 (64 for the tiny BERT, its limit).
-const symbolSize = (model, symbol) => (/seq|sequence/i.test(symbol) ? (basename(model).startsWith('tiny_bert') ? 64 : 128) : 1);
-
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Inputs like tests/models/check_models.py makes: ids < 1000, masks of ones, images in [0, 1). */
-function makeFeeds(model, metadata) {
-  const random = seeded(0);
-  const feeds = {};
-  for (const m of metadata) {
-    const dims = m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : symbolSize(model, String(d))));
-    const n = dims.reduce((a, b) => a * b, 1);
-    const name = m.name.toLowerCase();
-    let data;
-    if (m.type === 'int64') {
-      data = BigInt64Array.from({ length: n }, () => BigInt(name.includes('mask') ? 1 : name.includes('token_type') ? 0 : Math.floor(random() * 1000)));
-    } else if (m.type === 'int32') {
-      data = Int32Array.from({ length: n }, () => (name.includes('mask') ? 1 : name.includes('token_type') ? 0 : Math.floor(random() * 1000)));
-    } else if (m.type === 'float32') {
-      data = Float32Array.from({ length: n }, () => random());
-    } else {
-      throw new Error(`${basename(model)}: no input generator for ${m.type} input '${m.name}'`);
-    }
-    feeds[m.name] = { type: m.type, data, dims };
-  }
-  return feeds;
 }
 
 const median = (xs) => {
@@ -113,7 +78,7 @@ for (const model of models) {
       executionMode: 'sequential',
       executionProviders: ['cpu'],
     });
-    const spec = makeFeeds(model, r.inputMetadata);
+    const spec = makeFeeds(basename(model), r.inputMetadata);
     const rFeeds = Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, new runnx.Tensor(v.type, v.data, v.dims)]));
     const oFeeds = Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, v.dims)]));
     const check = maxDiff(await r.run(rFeeds), await o.run(oFeeds));

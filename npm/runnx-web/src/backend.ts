@@ -38,7 +38,9 @@ async function start(): Promise<Runner> {
   let r: Runner;
   let info;
   if (choice.proxy) {
-    const worker = new ProxyWorker(flags.workerUrl ?? new URL('./workers/worker.js', import.meta.url));
+    // The default is written out as `new Worker(new URL(...), ...)` so that bundlers
+    // (Vite, webpack 5) see it, bundle the worker entry and rewrite its URL.
+    const worker = new ProxyWorker(flags.workerUrl ?? new Worker(new URL('./workers/worker.js', import.meta.url), { type: 'module' }));
     info = await worker.init(config);
     r = { kind: 'proxy', worker };
   } else {

@@ -13,8 +13,9 @@ export class ProxyWorker {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>();
 
-  constructor(workerUrl: URL | string) {
-    this.worker = new Worker(workerUrl, { type: 'module' });
+  /** A started worker (running lib/workers/worker.js), or the URL of its module script. */
+  constructor(worker: Worker | URL | string) {
+    this.worker = typeof worker === 'string' || worker instanceof URL ? new Worker(worker, { type: 'module' }) : worker;
     this.worker.addEventListener('message', (event: MessageEvent) => {
       const res = event.data as Response;
       const p = this.pending.get(res.id);
