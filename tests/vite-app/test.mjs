@@ -76,6 +76,28 @@ for (const c of [{ name: 'main-thread', query: '', proxy: false }, { name: 'prox
     await page.close();
   }
 }
+// Known limit: the threads build's worker pool does not load under a bundler. It must
+// fail with a clear error (env.wasm.initTimeout), never hang.
+{
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${origin}/coi/tests/vite-app/dist/index.html?model=${encodeURIComponent('/coi/.cache/models/tiny_bert.onnx')}&threads=2&initTimeout=3000`);
+    await page.waitForFunction(() => document.body.dataset.result || document.body.dataset.error, null, { timeout: 20000 });
+    const error = await page.evaluate(() => document.body.dataset.error);
+    if (error === undefined) {
+      console.log('ok   vite-app threads: the worker pool started under the bundler');
+    } else if (/worker pool .* did not start within 3000 ms/.test(error)) {
+      console.log(`ok   vite-app threads: a clear error instead of a hang: ${error}`);
+    } else {
+      throw new Error(`unexpected error: ${error}`);
+    }
+  } catch (e) {
+    failures++;
+    console.log(`FAIL vite-app threads: ${e.message}`);
+  } finally {
+    await page.close();
+  }
+}
 } finally {
   await ctx.close();
   server.close();

@@ -34,7 +34,12 @@ async function start(): Promise<Runner> {
     workerAvailable: typeof g.Worker === 'function',
   });
   if (choice.warning !== undefined) console.warn(`runnx-web: ${choice.warning}`);
-  const config: EngineConfig = { build: choice.build, threads: choice.threads, wasm: wasmSourceOf(flags, choice.build) };
+  const config: EngineConfig = {
+    build: choice.build,
+    threads: choice.threads,
+    wasm: wasmSourceOf(flags, choice.build),
+    initTimeout: flags.initTimeout ?? 30000,
+  };
   let r: Runner;
   let info;
   if (choice.proxy) {

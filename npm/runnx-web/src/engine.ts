@@ -21,6 +21,8 @@ export interface EngineConfig {
   threads: number;
   /** The wasm of `build`; default: the file next to its glue in this package's dist/. */
   wasm?: WasmSource | undefined;
+  /** Milliseconds the thread pool may take to start (0: no limit). */
+  initTimeout?: number | undefined;
 }
 
 /** Which build runs, as reported by the engine itself. */
@@ -100,13 +102,29 @@ export function loadEngine(config: EngineConfig): Promise<Engine> {
   return engine;
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  if (!(ms > 0)) return p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function instantiate(config: EngineConfig): Promise<Engine> {
   const source = config.wasm ?? defaultWasmUrl(config.build);
   const moduleOrPath = source instanceof URL || typeof source === 'string' ? fetch(source) : source;
   let glue: Glue;
   if (config.build === 'threads') {
     await initThreads({ module_or_path: moduleOrPath as Parameters<typeof initThreads>[0] & object });
-    await threads.initThreadPool(config.threads);
+    // A pool whose workers fail to load (for example wasm-bindgen-rayon's worker helper
+    // under a bundler) never settles: turn that into an error instead of a hang.
+    await withTimeout(
+      threads.initThreadPool(config.threads),
+      config.initTimeout ?? 0,
+      `runnx-web: the threads build's worker pool (${config.threads} workers) did not start within ${config.initTimeout} ms; ` +
+        'its workers failed to load (under a bundler, set env.wasm.numThreads = 1; see the README)',
+    );
     glue = threads;
   } else {
     await initSimd({ module_or_path: moduleOrPath as Parameters<typeof initSimd>[0] & object });

@@ -17,6 +17,12 @@ export interface WasmFlags {
   wasmPaths?: string | { simd?: string | URL; threads?: string | URL };
   /** The wasm itself (bytes or a compiled module), per build or for whichever is chosen. */
   wasmBinary?: Exclude<WasmSource, string | URL> | { simd?: Exclude<WasmSource, string | URL>; threads?: Exclude<WasmSource, string | URL> };
+  /**
+   * Milliseconds to wait for the engine (in the threads build, its worker pool too) to
+   * start before the session's creation rejects; 0: no limit. Default 30000 (onnxruntime-web
+   * has the same option with no limit by default; runnx-web prefers an error to a hang).
+   */
+  initTimeout?: number;
   /** The proxy worker's script; default: this package's workers/worker.js. */
   workerUrl?: string | URL;
   /** Set by runnx-web once the engine is loaded: which build, threads and realm. */

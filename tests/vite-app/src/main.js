@@ -12,7 +12,9 @@ const show = (text) => {
 async function main() {
   const model = new URLSearchParams(location.search).get('model') ?? 'tiny_bert.onnx';
   document.getElementById('model').textContent = model;
-  env.wasm.numThreads = 1;
+  const params = new URLSearchParams(location.search);
+  env.wasm.numThreads = Number(params.get('threads') ?? 1);
+  if (params.has('initTimeout')) env.wasm.initTimeout = Number(params.get('initTimeout'));
   env.wasm.proxy = new URLSearchParams(location.search).has('proxy');
   const session = await InferenceSession.create(model);
   const feeds = { [INPUT.name]: new Tensor(INPUT.type, BigInt64Array.from(INPUT.ids, BigInt), INPUT.dims) };
