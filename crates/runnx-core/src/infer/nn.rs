@@ -128,29 +128,28 @@ impl Window {
             return Dim::Unknown;
         };
         let s = self.strides[i].max(1);
+        // Attribute values come from the model: any overflow means "unknown".
         let size = match self.auto_pad.as_str() {
             "SAME_UPPER" | "SAME_LOWER" => Some(d.div_ceil(s)),
-            _ => {
+            _ => (|| {
                 let pads = if self.auto_pad == "VALID" {
                     0
                 } else {
-                    self.pads[i] + self.pads[i + self.kernel.len()]
+                    self.pads[i].checked_add(self.pads[i + self.kernel.len()])?
                 };
-                let span = self.dilations[i] * (self.kernel[i].max(1) - 1) + 1;
-                (d + pads).checked_sub(span).map(|room| {
-                    let steps = if self.ceil {
-                        room.div_ceil(s)
-                    } else {
-                        room / s
-                    };
-                    // With ceil_mode, a last window that starts in the right padding is dropped.
-                    if self.ceil && steps * s >= d + self.pads[i] {
-                        steps
-                    } else {
-                        steps + 1
-                    }
-                })
-            }
+                let span = self.dilations[i]
+                    .checked_mul(self.kernel[i].max(1) - 1)?
+                    .checked_add(1)?;
+                let room = d.checked_add(pads)?.checked_sub(span)?;
+                let steps = if self.ceil {
+                    room.div_ceil(s)
+                } else {
+                    room / s
+                };
+                // With ceil_mode, a last window that starts in the right padding is dropped.
+                let dropped = self.ceil && steps.checked_mul(s)? >= d.checked_add(self.pads[i])?;
+                Some(if dropped { steps } else { steps + 1 })
+            })(),
         };
         size.map_or(Dim::Unknown, Dim::Fixed)
     }

@@ -378,13 +378,19 @@ fn slice_range(start: i64, end: i64, step: i64, n: usize) -> Option<Vec<usize>> 
         let (mut i, end) = (start.clamp(0, n), end.clamp(0, n));
         while i < end {
             out.push(i as usize);
-            i += step;
+            let Some(next) = i.checked_add(step) else {
+                break;
+            };
+            i = next;
         }
     } else {
         let (mut i, end) = (start.clamp(-1, n - 1), end.clamp(-1, n - 1));
         while i > end {
             out.push(i as usize);
-            i += step;
+            let Some(next) = i.checked_add(step) else {
+                break;
+            };
+            i = next;
         }
     }
     Some(out)
@@ -498,8 +504,11 @@ fn pad(c: &InferCtx) -> Result<Vec<Fact>> {
         for (k, &a) in ax.iter().enumerate() {
             dims[a] = match &s[a] {
                 Dim::Fixed(n) => {
-                    let v = *n as i64 + p[k] + p[k + ax.len()];
-                    usize::try_from(v).map_or(Dim::Unknown, Dim::Fixed)
+                    let v = i64::try_from(*n)
+                        .ok()
+                        .and_then(|n| n.checked_add(p[k])?.checked_add(p[k + ax.len()]));
+                    v.and_then(|v| usize::try_from(v).ok())
+                        .map_or(Dim::Unknown, Dim::Fixed)
                 }
                 d if p[k] == 0 && p[k + ax.len()] == 0 => d.clone(),
                 _ => Dim::Unknown,

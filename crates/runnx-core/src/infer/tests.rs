@@ -199,3 +199,50 @@ fn unknown_ops_leave_unknown_facts() {
     };
     assert!(!infer(&g)["y"].is_known());
 }
+
+#[test]
+fn hostile_attribute_values_give_unknown_dims_not_overflow() {
+    let mut g = Graph {
+        inputs: vec![input(
+            "x",
+            DType::F32,
+            vec![Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(8)],
+        )],
+        ..Graph::default()
+    };
+    g.initializers.insert(
+        "w".into(),
+        Tensor::zeros(DType::F32, vec![1, 1, 3]).unwrap(),
+    );
+    g.initializers
+        .insert("starts".into(), Tensor::vector(vec![1i64]));
+    g.initializers
+        .insert("ends".into(), Tensor::vector(vec![8i64]));
+    g.initializers
+        .insert("axes".into(), Tensor::vector(vec![2i64]));
+    g.initializers
+        .insert("steps".into(), Tensor::vector(vec![i64::MAX]));
+    g.nodes = vec![
+        node(
+            "Conv",
+            &["x", "w"],
+            &["c"],
+            vec![
+                ("dilations", Attribute::Ints(vec![i64::MAX])),
+                ("pads", Attribute::Ints(vec![i64::MAX, i64::MAX])),
+            ],
+        ),
+        node(
+            "Slice",
+            &["x", "starts", "ends", "axes", "steps"],
+            &["s"],
+            vec![],
+        ),
+    ];
+    let f = infer(&g);
+    assert_eq!(shape_of(&f, "c")[2], Dim::Unknown);
+    assert_eq!(
+        shape_of(&f, "s"),
+        vec![Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(1)]
+    );
+}
