@@ -2,12 +2,13 @@
 //!
 //! - `ops/` holds the operators by family (attribute parsing + kernel).
 //! - `gemm/` holds the packed, blocked matrix multiply and its per-ISA micro-kernels.
-//! - `par` is the one place threads come from.
+//! - `par` is the one place threads come from; `scratch` holds per-thread buffers.
 
 pub mod gemm;
 pub mod ops;
 pub mod par;
 mod registry;
+mod scratch;
 
 use runnx_ir::{Backend, Kernel, NodeCtx, Result};
 

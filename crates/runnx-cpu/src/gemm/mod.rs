@@ -730,8 +730,8 @@ fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 thread_local! {
-    static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    static PACK_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Packing buffers for A and B.
+    static PACKS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl Ctx<'_> {
@@ -740,11 +740,8 @@ impl Ctx<'_> {
     /// # Safety
     /// The block of C must be in bounds (checked by the caller) and written by no one else.
     unsafe fn block(&self, i_lo: usize, i_hi: usize, j_lo: usize, j_hi: usize) {
-        PACK_A.with(|pa| {
-            PACK_B.with(|pb| {
-                let (mut pa, mut pb) = (pa.borrow_mut(), pb.borrow_mut());
-                self.block_with(&mut pa, &mut pb, i_lo, i_hi, j_lo, j_hi)
-            })
+        crate::scratch::with(&PACKS, |(pa, pb)| {
+            self.block_with(pa, pb, i_lo, i_hi, j_lo, j_hi)
         })
     }
 

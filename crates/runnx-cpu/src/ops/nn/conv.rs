@@ -445,9 +445,7 @@ thread_local! {
 /// whole output (computed `plen` wide, the extra columns discarded), so each tap is
 /// one long vectorised update whatever the strides and the image size.
 fn depthwise_2d(x: &[f32], w: &[f32], bias: f32, g: &Geom, y: &mut [f32], act: Activation) {
-    DW_SCRATCH.with(|buf| {
-        let mut guard = buf.borrow_mut();
-        let (buf, key) = &mut *guard;
+    crate::scratch::with(&DW_SCRATCH, |(buf, key)| {
         // Every channel of a geometry writes the same interior cells, so the padding
         // stays zero between channels and calls: clear only when the geometry changes.
         let k: [isize; 12] = [
@@ -647,8 +645,7 @@ pub fn conv_f32(
 
     let pointwise = geom.is_pointwise();
     let kdim = cg * ks;
-    COL_SCRATCH.with(|col| -> Result<()> {
-        let mut col = col.borrow_mut();
+    crate::scratch::with(&COL_SCRATCH, |col| -> Result<()> {
         if !pointwise && col.len() < kdim * os {
             // im2col writes every element, so stale contents never leak through.
             col.resize(kdim * os, 0.0);
