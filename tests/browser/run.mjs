@@ -24,9 +24,12 @@ const MODEL_CASES = [
 
 // page: harness page path prefix ('' plain, 'coi/' isolated); check: what `active` must say.
 const SCENARIOS = {
-  'a-simd-main': { prefix: '', wasm: { numThreads: 1, wasmPaths: '/npm/runnx-web/dist/' }, check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
+  'a-simd-main': { prefix: '', wasm: { numThreads: 1, wasmPaths: '/npm/runnx-web/dist/' }, check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) && feedsKept(r) },
   'b-threads-isolated': { prefix: 'coi/', wasm: { numThreads: 2 }, check: (r) => expectActive(r, 'threads', 2, true) && noWarning(r) },
-  'c-proxy-worker': { prefix: '', wasm: { numThreads: 1, proxy: true }, check: (r) => expectActive(r, 'simd', 1, true) && noWarning(r) },
+  'c-proxy-worker': {
+    prefix: '', wasm: { numThreads: 1, proxy: true }, viewFeeds: [1],
+    check: (r, k) => expectActive(r, 'simd', 1, true) && noWarning(r) && (k === 1 ? feedsKept(r) : feedsMoved(r)),
+  },
   'd-service-worker-module': { prefix: '', sw: 'module', check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
   'e-service-worker-classic': { prefix: '', sw: 'classic', check: (r) => expectActive(r, 'simd', 1, false) && noWarning(r) },
   'f-threads-not-isolated': {
@@ -42,6 +45,16 @@ function assert(ok, what) {
 function expectActive(r, build, threads, proxy) {
   const a = r.active ?? {};
   return assert(a.build === build && a.threads === threads && a.proxy === proxy, `env.wasm.active ${build}/${threads} threads/proxy ${proxy}, got ${JSON.stringify(a)}`);
+}
+// Whole feed buffers move to the proxy worker; reusing such a tensor is a clear error.
+function feedsMoved(r) {
+  return assert(r.feedBuffers.detached === r.inputNames.length, `every feed buffer transferred, got ${JSON.stringify(r.feedBuffers)}`) &&
+    assert(/moved to the proxy worker by an earlier run/.test(r.rerunError ?? ''), `a second run with moved feeds to reject clearly, got ${r.rerunError}`);
+}
+// Without a worker feeds stay put; with one, views into larger buffers are copied, leaving
+// the caller's buffer whole.
+function feedsKept(r) {
+  return assert(r.feedBuffers.detached === 0 && r.feedBuffers.parentsIntact, `view feeds left in place, got ${JSON.stringify(r.feedBuffers)}`);
 }
 function noWarning(r) {
   return assert(r.warnings.length === 0, `no warning, got ${JSON.stringify(r.warnings)}`);
@@ -73,9 +86,9 @@ try {
       await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10000 });
       for (const [k, m] of MODEL_CASES.entries()) {
         const feeds = Object.fromEntries(Object.entries(m.feeds).map(([n, f]) => [n, { ...f, data: Array.from(f.data, Number) }]));
-        const args = { wasm: s.wasm, kind: s.sw, model: `/${s.prefix}${m.url}`, feeds };
+        const args = { wasm: s.wasm, kind: s.sw, model: `/${s.prefix}${m.url}`, feeds, view: s.viewFeeds?.includes(k) ?? false };
         const r = await page.evaluate((a) => (a.kind ? window.runServiceWorker(a) : window.runCase(a)), args);
-        s.check(r);
+        s.check(r, k);
         for (const [out, want] of Object.entries(expected[k])) {
           const got = r.outputs[out];
           assert(got !== undefined, `output '${out}'`);

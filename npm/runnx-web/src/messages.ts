@@ -26,3 +26,26 @@ export function transferables(tensors: Iterable<PlainTensor>): ArrayBuffer[] {
   }
   return [...buffers];
 }
+
+/**
+ * Feeds ready to be moved to the worker, as onnxruntime-web's proxy does: a typed array
+ * that spans its whole ArrayBuffer is transferred (the caller's tensor is detached
+ * afterwards); a view into a larger buffer is copied first, so that the rest of that
+ * buffer stays with the caller. Shared memory is neither copied nor moved.
+ */
+export function movableFeeds(feeds: Record<string, PlainTensor>): { feeds: Record<string, PlainTensor>; transfer: ArrayBuffer[] } {
+  const moved: Record<string, PlainTensor> = {};
+  const buffers = new Set<ArrayBuffer>();
+  for (const [name, t] of Object.entries(feeds)) {
+    let data = t.data;
+    if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer) {
+      if (data.buffer.byteLength === 0 && t.dims.every((d) => d > 0)) {
+        throw new TypeError(`feed '${name}': its buffer was moved to the proxy worker by an earlier run (proxy mode transfers feeds); create a new Tensor for each run`);
+      }
+      if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = data.slice();
+      buffers.add(data.buffer as ArrayBuffer);
+    }
+    moved[name] = { ...t, data };
+  }
+  return { feeds: moved, transfer: [...buffers] };
+}

@@ -1,10 +1,10 @@
 // The main-thread side of proxy mode: one dedicated module worker runs the engine;
-// requests go out as messages.ts Requests and come back as promises. Feeds are copied
-// by structured clone (the caller's tensors stay usable, as in onnxruntime-web); outputs
-// are transferred back without a copy.
+// requests go out as messages.ts Requests and come back as promises. Tensor buffers are
+// transferred both ways, as in onnxruntime-web: feeds move to the worker (see
+// movableFeeds), outputs move back.
 
 import type { EngineConfig, EngineInfo, PlainTensor, SessionInfo } from './engine.js';
-import type { Request, Response, Result } from './messages.js';
+import { movableFeeds, type Request, type Response, type Result } from './messages.js';
 
 type Outgoing = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -51,7 +51,8 @@ export class ProxyWorker {
   }
 
   async run(session: number, feeds: Record<string, PlainTensor>, fetches: string[]): Promise<Record<string, PlainTensor>> {
-    return (await this.request({ kind: 'run', session, feeds, fetches })).outputs;
+    const moved = movableFeeds(feeds);
+    return (await this.request({ kind: 'run', session, feeds: moved.feeds, fetches }, moved.transfer)).outputs;
   }
 
   async release(session: number): Promise<void> {

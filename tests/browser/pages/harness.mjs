@@ -11,18 +11,33 @@ console.warn = (...args) => {
 
 const TYPED = { float32: Float32Array, int64: BigInt64Array };
 
-window.runCase = async ({ wasm, model, feeds }) => {
+// view: each feed is a view into the middle of a larger buffer instead of a whole one.
+window.runCase = async ({ wasm, model, feeds, view }) => {
   Object.assign(env.wasm, wasm);
   const t0 = performance.now();
   const session = await InferenceSession.create(model);
   const t1 = performance.now();
   const tensors = {};
+  const parents = [];
   for (const [name, f] of Object.entries(feeds)) {
-    const data = f.type === 'int64' ? BigInt64Array.from(f.data, BigInt) : TYPED[f.type].from(f.data);
+    let data = f.type === 'int64' ? BigInt64Array.from(f.data, BigInt) : TYPED[f.type].from(f.data);
+    if (view) {
+      const parent = new data.constructor(data.length + 2);
+      parent.set(data, 1);
+      parents.push(parent);
+      data = parent.subarray(1, data.length + 1);
+    }
     tensors[name] = new Tensor(f.type, data, f.dims);
   }
   const out = await session.run(tensors);
   const t2 = performance.now();
+  // Proxy mode moves whole feed buffers to the worker; a view's buffer stays here.
+  const feedBuffers = {
+    detached: Object.values(tensors).filter((t) => t.data.buffer.byteLength === 0).length,
+    parentsIntact: parents.every((p) => p.buffer.byteLength > 0),
+  };
+  let rerunError = null;
+  if (feedBuffers.detached > 0) rerunError = await session.run(tensors).then(() => 'resolved', (e) => e.message);
   const outputs = {};
   for (const [name, t] of Object.entries(out)) outputs[name] = { type: t.type, dims: [...t.dims], data: Array.from(t.data, Number) };
   const result = {
@@ -31,6 +46,8 @@ window.runCase = async ({ wasm, model, feeds }) => {
     active: env.wasm.active,
     warnings,
     outputs,
+    feedBuffers,
+    rerunError,
     createMs: t1 - t0,
     runMs: t2 - t1,
     crossOriginIsolated: self.crossOriginIsolated,
