@@ -2,7 +2,7 @@
 # Builds the two WebAssembly artifacts of crates/runnx-wasm into npm/runnx-web/dist/
 # (layout in crates/runnx-wasm/README.md):
 #   simd     +simd128, single-threaded          glue: web, no-modules
-#   threads  +simd128,+atomics,+bulk-memory,+mutable-globals, wasm-bindgen-rayon
+#   threads  +simd128,+atomics,+bulk-memory,+mutable-globals, rayon on a Web Worker pool
 #            (browsers, cross-origin isolated)  glue: web
 # Usage: scripts/build-wasm.sh [simd|threads]...   (default: both)
 # Env: WASM_PROFILE (default wasm-release; "release" skips LTO while iterating),

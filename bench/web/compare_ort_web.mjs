@@ -131,7 +131,7 @@ const md = [
   `runs alternate between them in ${blocks} blocks, each block after an untimed run. Ratio = runnx / onnxruntime-web (below 1.0: runnx is faster).`,
   'Outputs checked to agree within rtol 1e-3, atol 1e-4.',
   '',
-  `runnx-web ${info.runnx?.version ?? ''}: \`lib/engine.js\`, the SIMD build at 1 thread, the threads build (wasm-bindgen-rayon) at 2; gemm kernel ${info.runnx?.gemmKernel ?? '?'}.`,
+  `runnx-web ${info.runnx?.version ?? ''}: \`lib/engine.js\`, the SIMD build at 1 thread, the threads build (rayon on a Web Worker pool) at 2; gemm kernel ${info.runnx?.gemmKernel ?? '?'}.`,
   `onnxruntime-web ${info.ort?.version ?? ''}: wasm backend (\`ort.wasm.min.mjs\`, its SIMD+threads binary), \`env.wasm.numThreads\` = threads, graphOptimizationLevel 'all'.`,
   '',
   `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, shared: load average ${loadBefore.toFixed(1)} at the start and ${loadAfter.toFixed(1)} at the end; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,

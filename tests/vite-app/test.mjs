@@ -38,25 +38,37 @@ const ctx = await chromium.launchPersistentContext(profile, {
 });
 let failures = 0;
 try {
-// The app on the main thread, and in runnx-web's proxy worker (a chunk Vite bundled).
-for (const c of [{ name: 'main-thread', query: '', proxy: false }, { name: 'proxy-worker', query: '&proxy', proxy: true }]) {
+// The app on the main thread; in runnx-web's proxy worker (a chunk Vite bundled); and
+// with the threads build on a cross-origin-isolated page (the proxy worker plus two
+// thread-pool workers, chunks Vite bundled too).
+const CASES = [
+  { name: 'main-thread', prefix: '', query: '', workers: 0, active: { build: 'simd', threads: 1, proxy: false } },
+  { name: 'proxy-worker', prefix: '', query: '&proxy', workers: 1, active: { build: 'simd', threads: 1, proxy: true } },
+  { name: 'threads', prefix: '/coi', query: '&threads=2', workers: 3, active: { build: 'threads', threads: 2, proxy: true } },
+];
+for (const c of CASES) {
   const log = [];
   const page = await ctx.newPage();
+  // Context-wide, so that the workers' requests count too.
+  const fetched = [];
+  const onRequest = (r) => fetched.push(new URL(r.url()).pathname.replace(/^\/coi\//, '/'));
+  ctx.on('request', onRequest);
   try {
     page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
-    const fetched = [];
-    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
-    await page.goto(`${origin}/tests/vite-app/dist/index.html?model=${encodeURIComponent('/.cache/models/tiny_bert.onnx')}${c.query}`);
+    await page.goto(`${origin}${c.prefix}/tests/vite-app/dist/index.html?model=${encodeURIComponent(`${c.prefix}/.cache/models/tiny_bert.onnx`)}${c.query}`);
     await page.waitForFunction(() => document.body.dataset.result || document.body.dataset.error, null, { timeout: 20000 });
     const error = await page.evaluate(() => document.body.dataset.error);
     if (error) throw new Error(`the page failed: ${error}`);
     const shown = await page.textContent('#result');
     const got = JSON.parse(await page.evaluate(() => document.body.dataset.result));
-    if (got.active.proxy !== c.proxy) throw new Error(`env.wasm.active.proxy ${c.proxy}, got ${got.active.proxy}`);
+    const active = { build: got.active.build, threads: got.active.threads, proxy: got.active.proxy };
+    if (JSON.stringify(active) !== JSON.stringify(c.active)) throw new Error(`env.wasm.active ${JSON.stringify(c.active)}, got ${JSON.stringify(active)}`);
     // The wasm (and the worker) came from the bundle's assets, rewritten by Vite, not the package's files.
     const wasm = fetched.filter((p) => p.endsWith('.wasm'));
     if (wasm.length !== 1 || !wasm[0].startsWith('/tests/vite-app/dist/assets/')) throw new Error(`expected one wasm fetched from the bundle's assets, got ${JSON.stringify(wasm)}`);
+    const workers = fetched.filter((p) => /^\/tests\/vite-app\/dist\/assets\/(pool-)?worker-[^/]+\.js$/.test(p));
+    if (workers.length !== c.workers) throw new Error(`expected ${c.workers} worker script(s) from the bundle's assets, got ${JSON.stringify(workers)}`);
     if (fetched.some((p) => p.startsWith('/npm/'))) throw new Error(`the page fetched package files directly: ${fetched.filter((p) => p.startsWith('/npm/'))}`);
     const names = Object.keys(expected);
     if (names.length === 0) throw new Error('the native engine produced no outputs');
@@ -66,35 +78,14 @@ for (const c of [{ name: 'main-thread', query: '', proxy: false }, { name: 'prox
       if (JSON.stringify(o.dims) !== JSON.stringify(expected[name].dims)) throw new Error(`${name} dims ${expected[name].dims}, got ${o.dims}`);
       const { ok: close, worst } = allClose(o.data, Array.from(expected[name].data, Number));
       if (!close) throw new Error(`${name} not within rtol 1e-3/atol 1e-4 of native (worst |diff| ${worst})`);
-      console.log(`ok   vite-app ${c.name} ${name} [${o.dims}]: worst |diff| ${worst.toExponential(2)}; wasm ${wasm[0].split('/').pop()}`);
+      console.log(`ok   vite-app ${c.name} ${name} [${o.dims}]: worst |diff| ${worst.toExponential(2)}; wasm ${wasm[0].split('/').pop()}, ${workers.length} worker(s)`);
     }
     console.log(`  page shows: ${shown.replaceAll('\n', '\n              ')}`);
   } catch (e) {
     failures++;
     console.log(`FAIL vite-app ${c.name}: ${e.message}\n  page console:\n    ${log.join('\n    ')}`);
   } finally {
-    await page.close();
-  }
-}
-// Known limit: the threads build's worker pool does not load under a bundler. It must
-// fail with a clear error (env.wasm.initTimeout), never hang.
-{
-  const page = await ctx.newPage();
-  try {
-    await page.goto(`${origin}/coi/tests/vite-app/dist/index.html?model=${encodeURIComponent('/coi/.cache/models/tiny_bert.onnx')}&threads=2&initTimeout=3000`);
-    await page.waitForFunction(() => document.body.dataset.result || document.body.dataset.error, null, { timeout: 20000 });
-    const error = await page.evaluate(() => document.body.dataset.error);
-    if (error === undefined) {
-      console.log('ok   vite-app threads: the worker pool started under the bundler');
-    } else if (/worker pool .* did not start within 3000 ms/.test(error)) {
-      console.log(`ok   vite-app threads: a clear error instead of a hang: ${error}`);
-    } else {
-      throw new Error(`unexpected error: ${error}`);
-    }
-  } catch (e) {
-    failures++;
-    console.log(`FAIL vite-app threads: ${e.message}`);
-  } finally {
+    ctx.off('request', onRequest);
     await page.close();
   }
 }

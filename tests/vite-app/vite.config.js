@@ -1,8 +1,6 @@
-// Relative asset URLs (the built page is served from a sub-path), and ES module workers:
-// the threads glue's pool worker (wasm-bindgen-rayon) imports the glue, which needs
-// code splitting inside the worker bundle.
+// Relative asset URLs (the built page is served from a sub-path). Workers need no
+// settings: Vite's defaults bundle runnx-web's proxy and thread-pool workers.
 export default {
   base: './',
-  worker: { format: 'es' },
   build: { target: 'es2022' },
 };

@@ -12,12 +12,8 @@ export async function loadRunnx(flavor = 'simd') {
   if (!existsSync(wasm)) {
     throw new Error(`${wasm} is missing: run scripts/build-wasm.sh ${flavor}`);
   }
-  if (flavor === 'threads' && typeof globalThis.self === 'undefined') {
-    // The threaded glue imports wasm-bindgen-rayon's worker helper, which listens on
-    // the worker's `self` when loaded. Node has no Web Workers for initThreadPool, so
-    // here the build only runs on the calling thread (rayon's fallback on wasm32).
-    globalThis.self = new EventTarget();
-  }
+  // Node has no Web Workers for the threads build's pool, so that build runs here on
+  // the calling thread only (rayon's fallback on wasm32 without a pool).
   const glue = await import(pathToFileURL(path.join(dir, 'runnx.js')).href);
   glue.initSync({ module: readFileSync(wasm) });
   return glue;

@@ -108,7 +108,7 @@ impl Pool {
     /// be built (wasm32), runs use the global pool.
     pub fn new(threads: usize) -> Pool {
         // rayon cannot spawn threads itself on wasm32: the host fills the global pool
-        // (wasm-bindgen-rayon's `initThreadPool`) and every session shares it.
+        // (runnx-wasm's `PoolBuilder`, driven by runnx-web) and every session shares it.
         #[cfg(all(feature = "threads", target_arch = "wasm32"))]
         {
             let _ = threads;

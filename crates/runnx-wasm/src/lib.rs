@@ -2,7 +2,7 @@
 //!
 //! Two builds come out of this crate (see `scripts/build-wasm.sh`): `simd`
 //! (simd128, single-threaded) and `threads` (simd128 + atomics, rayon kernels on a
-//! Web Worker pool started by `initThreadPool`). Every failure reaches JavaScript as a
+//! Web Worker pool, see [`threads`]). Every failure reaches JavaScript as a
 //! thrown `Error` carrying runnx's message (which names the node and op); a Rust
 //! panic is reported too (see [`panic`]).
 //!
@@ -37,7 +37,7 @@ struct BuildInfo {
     /// "simd" or "threads".
     build: &'static str,
     simd128: bool,
-    /// Threads kernels may use now (1 until `initThreadPool` has run).
+    /// Threads kernels may use now (1 until the pool is built).
     threads: usize,
     /// The GEMM micro-kernel in use, e.g. "wasm-simd128 4x8".
     gemm_kernel: String,

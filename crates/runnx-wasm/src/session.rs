@@ -12,9 +12,9 @@ use wasm_bindgen::prelude::*;
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct Options {
-    /// Accepted for onnxruntime compatibility; kernels use the pool `initThreadPool(n)`
-    /// started (rayon cannot build per-session pools on wasm32), so only the threaded
-    /// build, after that call, runs on more than one thread.
+    /// Accepted for onnxruntime compatibility; kernels use the realm's one pool (built
+    /// with `threads::PoolBuilder`; rayon cannot build per-session pools on wasm32), so
+    /// only the threaded build, once that pool runs, uses more than one thread.
     threads: Option<usize>,
     /// Run runnx's graph optimisations (default true).
     optimize: Option<bool>,

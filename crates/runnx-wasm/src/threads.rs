@@ -1,8 +1,95 @@
-//! The threaded build's pool: `initThreadPool(n)` (from wasm-bindgen-rayon) starts
-//! `n` Web Workers that share this module's memory and become rayon's global pool;
-//! runnx's kernels use it for problems big enough to pay for the fork/join
-//! (`runnx_cpu::par`). Browsers only, on a cross-origin-isolated page; call it from a
-//! worker, since rayon's caller blocks with `Atomics.wait` (not allowed on the main
-//! thread).
+//! The threaded build's pool: rayon's global pool, its threads run by Web Workers
+//! that share this module's memory.
+//!
+//! runnx-web starts the workers itself (`npm/runnx-web/src/pool.ts`): it makes a
+//! [`PoolBuilder`], starts `n` workers from its own module script (a static import of
+//! this glue, so bundlers follow it), hands each the module, the memory and
+//! [`PoolBuilder::receiver`], and once all are listening calls [`PoolBuilder::build`].
+//! Each worker then turns into one rayon thread inside [`run_pool_worker`].
+//!
+//! Browsers only, on a cross-origin-isolated page; `build` and every run that uses the
+//! pool block (rayon waits with `Atomics.wait`), so they belong in a worker, not on a
+//! page's main thread.
 
-pub use wasm_bindgen_rayon::init_thread_pool;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use rayon::{ThreadBuilder, ThreadPoolBuilder};
+use wasm_bindgen::prelude::*;
+
+/// Hands rayon's threads to the workers that will run them.
+#[wasm_bindgen]
+pub struct PoolBuilder {
+    threads: usize,
+    sender: Sender<ThreadBuilder>,
+    receiver: Receiver<ThreadBuilder>,
+}
+
+#[wasm_bindgen]
+impl PoolBuilder {
+    /// A builder for a pool of `threads` threads (at least 1).
+    #[wasm_bindgen(constructor)]
+    pub fn new(threads: usize) -> Result<PoolBuilder, JsError> {
+        if threads == 0 {
+            return Err(JsError::new("a thread pool needs at least one thread"));
+        }
+        let (sender, receiver) = bounded(threads);
+        Ok(PoolBuilder {
+            threads,
+            sender,
+            receiver,
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// This instance's compiled module, for the workers to instantiate.
+    pub fn module(&self) -> JsValue {
+        wasm_bindgen::module()
+    }
+
+    /// This instance's shared memory, for the workers to instantiate with.
+    pub fn memory(&self) -> JsValue {
+        wasm_bindgen::memory()
+    }
+
+    /// The address of the channel the workers take their rayon thread from. It stays
+    /// valid while this builder lives, so keep the builder until [`build`] returns
+    /// (which is after every thread has started).
+    ///
+    /// [`build`]: PoolBuilder::build
+    pub fn receiver(&self) -> usize {
+        &self.receiver as *const Receiver<ThreadBuilder> as usize
+    }
+
+    /// Make the pool rayon's global one. Call it once every worker is waiting in
+    /// [`run_pool_worker`]: rayon hands each a thread and waits until all run.
+    pub fn build(&mut self) -> Result<(), JsError> {
+        let sender = &self.sender;
+        ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .spawn_handler(|thread| {
+                sender
+                    .send(thread)
+                    .map_err(|_| std::io::Error::other("the pool's workers stopped listening"))
+            })
+            .build_global()
+            .map_err(|e| JsError::new(&format!("cannot start the thread pool: {e}")))
+    }
+}
+
+/// Run one rayon thread on this worker (never returns while the pool lives).
+/// `receiver` is [`PoolBuilder::receiver`] of a builder in this same memory.
+#[wasm_bindgen(js_name = runPoolWorker)]
+pub fn run_pool_worker(receiver: usize) -> Result<(), JsError> {
+    // SAFETY: the address comes from `PoolBuilder::receiver` (runnx-web passes nothing
+    // else), and the builder outlives every `recv` here because `build` waits for all
+    // threads to start before it returns.
+    let receiver = unsafe { &*(receiver as *const Receiver<ThreadBuilder>) };
+    let thread = receiver
+        .recv()
+        .map_err(|_| JsError::new("the thread pool was dropped before it started"))?;
+    thread.run();
+    Ok(())
+}

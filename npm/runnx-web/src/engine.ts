@@ -9,6 +9,7 @@
 
 import initSimd, * as simd from '../dist/simd/web/runnx.js';
 import initThreads, * as threads from '../dist/threads/web/runnx.js';
+import { startPool } from './pool.js';
 
 export type BuildName = 'simd' | 'threads';
 
@@ -117,24 +118,23 @@ async function instantiate(config: EngineConfig): Promise<Engine> {
   let glue: Glue;
   if (config.build === 'threads') {
     await initThreads({ module_or_path: moduleOrPath as Parameters<typeof initThreads>[0] & object });
-    // A pool whose workers fail to load (for example wasm-bindgen-rayon's worker helper
-    // under a bundler) never settles: turn that into an error instead of a hang.
+    // A worker that fails to load rejects at once; one that loads but never answers
+    // (a broken or blocked script) is caught by the timeout instead of hanging.
     await withTimeout(
-      threads.initThreadPool(config.threads),
+      startPool(config.threads),
       config.initTimeout ?? 0,
-      `runnx-web: the threads build's worker pool (${config.threads} workers) did not start within ${config.initTimeout} ms; ` +
-        'its workers failed to load (under a bundler, set env.wasm.numThreads = 1; see the README)',
+      `runnx-web: the threads build's worker pool (${config.threads} workers) did not start within ${config.initTimeout} ms`,
     );
     glue = threads;
   } else {
     await initSimd({ module_or_path: moduleOrPath as Parameters<typeof initSimd>[0] & object });
     glue = simd;
   }
-  const raw = glue.buildInfo() as Omit<EngineInfo, 'threads'> & { threads: boolean };
+  const raw = glue.buildInfo() as EngineInfo;
   const info: EngineInfo = Object.freeze({
     version: String(raw.version),
     build: config.build,
-    threads: config.build === 'threads' ? config.threads : 1,
+    threads: Number(raw.threads), // rayon's own count: the pool really started with them
     simd128: Boolean(raw.simd128),
     gemmKernel: String(raw.gemmKernel),
   });

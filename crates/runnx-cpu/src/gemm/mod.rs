@@ -168,6 +168,7 @@ pub fn force_generic(on: bool) {
 }
 
 /// Every kernel this machine can run, best first (the portable one last).
+#[allow(clippy::vec_init_then_push)] // which pushes exist depends on the target
 pub fn available_kernels() -> &'static [KernelDesc] {
     static LIST: OnceLock<Vec<KernelDesc>> = OnceLock::new();
     LIST.get_or_init(|| {
