@@ -41,7 +41,7 @@ node tests/wasm/api.mjs
 node tests/wasm/conformance.mjs --expect tests/wasm/passing-node.txt
 node tests/wasm/conformance.mjs --build threads --expect tests/wasm/passing-node.txt
 
-echo "== Browser: runnx-web in headless Chromium (SIMD, threads, proxy worker, service workers, README example)"
+echo "== Browser: runnx-web in headless Chromium (SIMD, threads, proxy worker, service workers, error paths, README example)"
 node tests/browser/run.mjs
 
 echo "== Browser: runnx-web through a bundler (vite build of tests/vite-app, checked in headless Chromium)"

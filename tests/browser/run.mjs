@@ -38,6 +38,22 @@ const SCENARIOS = {
   },
 };
 
+// Failures reach the page as rejected promises with clear messages, on the main thread
+// and across the proxy worker; a thread-pool worker script that does not load (served
+// as 404 under /coi/nopool/) fails session creation instead of hanging.
+const ERRORS = {
+  'garbage model': /invalid model/,
+  'missing feed': /input 'input_ids' is missing in 'feeds'/,
+  'wrong type': /input 'input_ids': expected int64/,
+  'wrong rank': /input 'input_ids': expected int64\[/,
+  'index out of range': /node 'gather_\d+' \(Gather\): index 5000 is out of range/,
+};
+const ERROR_SCENARIOS = {
+  'h-errors-main': { prefix: '', wasm: { numThreads: 1, proxy: false } },
+  'i-errors-proxy': { prefix: '', wasm: { numThreads: 1, proxy: true } },
+  'j-pool-worker-missing': { prefix: 'coi/nopool/', wasm: { numThreads: 2 } },
+};
+
 function assert(ok, what) {
   if (!ok) throw new Error(`expected ${what}`);
   return true;
@@ -105,6 +121,11 @@ try {
       await page.close();
     }
   }
+  for (const [name, e] of Object.entries(ERROR_SCENARIOS)) {
+    if (wanted.length > 0 && !wanted.some((w) => name.startsWith(w))) continue;
+    total++;
+    if (!(await errorScenario(name, e))) failures++;
+  }
   if (wanted.length === 0 || wanted.some((w) => 'g-readme'.startsWith(w))) {
     total++;
     if (!(await readmeExample())) failures++;
@@ -135,6 +156,37 @@ async function readmeExample() {
     return true;
   } catch (e) {
     console.log(`FAIL g-readme: ${e.message}\n    ${log.join('\n    ')}`);
+    return false;
+  } finally {
+    await page.close();
+  }
+}
+
+async function errorScenario(name, s) {
+  const page = await ctx.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  try {
+    await page.goto(`${origin}/${s.prefix}tests/browser/pages/harness.html`);
+    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10000 });
+    const model = `/${s.prefix}.cache/models/tiny_bert.onnx`;
+    const r = await page.evaluate((a) => window.runErrors(a).catch((e) => ({ createError: String(e?.message ?? e) })), { wasm: s.wasm, model });
+    if (name === 'j-pool-worker-missing') {
+      assert(/thread-pool worker \d failed to start/.test(r.createError ?? ''), `session creation to reject naming the pool worker, got ${JSON.stringify(r)}`);
+      console.log(`ok   ${name}: ${r.createError}`);
+      return true;
+    }
+    assert(r.createError === undefined, `the model to load, got ${r.createError}`);
+    for (const [what, pattern] of Object.entries(ERRORS)) {
+      assert(pattern.test(r.messages[what]), `${what}: a rejection matching ${pattern}, got "${r.messages[what]}"`);
+      console.log(`ok   ${name} ${what}: ${r.messages[what]}`);
+    }
+    assert(r.afterwards.length > 0, 'a valid run after the errors');
+    console.log(`ok   ${name}: a valid run still works afterwards (${r.active.build}${r.active.proxy ? ' in a worker' : ''})`);
+    return true;
+  } catch (e) {
+    console.log(`FAIL ${name}: ${e.message}\n  page console:\n    ${log.join('\n    ')}`);
     return false;
   } finally {
     await page.close();

@@ -2,6 +2,7 @@
 // Paths under /coi/ are the same files with Cross-Origin-Opener-Policy: same-origin and
 // Cross-Origin-Embedder-Policy: require-corp (a cross-origin isolated page and its
 // workers); other paths have no such headers. .wasm is served as application/wasm.
+// Under /coi/nopool/ the thread-pool worker script is missing (404), for an error test.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
@@ -25,6 +26,11 @@ export function serve(root, port = 0) {
       res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
       res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
       res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    }
+    // /coi/nopool/...: a deployment that lost the thread-pool worker script.
+    if (isolated && path.startsWith('/nopool/')) {
+      path = path.slice('/nopool'.length);
+      if (path.endsWith('/pool-worker.js')) path = '/nonexistent';
     }
     const file = resolve(join(base, path));
     let size = -1;

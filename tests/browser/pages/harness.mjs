@@ -78,3 +78,28 @@ window.runServiceWorker = async ({ kind, model, feeds }) => {
     await registration.unregister();
   }
 };
+
+// Bad input, through the public API: each attempt must reject with an Error, and the
+// session must still answer a valid run afterwards. Returns each attempt's message.
+window.runErrors = async ({ wasm, model }) => {
+  Object.assign(env.wasm, wasm);
+  const messages = {};
+  const attempt = async (what, f) => {
+    try {
+      await f();
+      messages[what] = 'resolved';
+    } catch (e) {
+      messages[what] = e instanceof Error ? e.message : `not an Error: ${String(e)}`;
+    }
+  };
+  await attempt('garbage model', () => InferenceSession.create(new Uint8Array([1, 2, 3, 4, 5])));
+  const session = await InferenceSession.create(model);
+  const ids = (n, v = 1n) => new Tensor('int64', new BigInt64Array(n).fill(v), [1, n]);
+  await attempt('missing feed', () => session.run({ nope: ids(8) }));
+  await attempt('wrong type', () => session.run({ input_ids: new Tensor('int32', new Int32Array(8), [1, 8]) }));
+  await attempt('wrong rank', () => session.run({ input_ids: new Tensor('int64', new BigInt64Array(8), [8]) }));
+  await attempt('index out of range', () => session.run({ input_ids: ids(8, 5000n) }));
+  const after = await session.run({ input_ids: ids(8) });
+  await session.release();
+  return { messages, active: env.wasm.active, afterwards: Object.keys(after) };
+};
