@@ -1,8 +1,8 @@
 //! Threads: the only place runnx-cpu touches rayon. Kernels call these helpers;
 //! with the `threads` feature off (or on one thread) they run inline.
 //!
-//! The engine installs a [`Pool`] around each run, so kernels never use a global pool
-//! on native targets (on wasm32 the global pool is the only one there is).
+//! The engine installs a [`Pool`] around each run, so kernels never use rayon's global
+//! pool: natively each session owns one; on wasm32 all share the one the host started.
 
 /// Run `f(chunk_index, chunk)` over `data` in chunks of `chunk` elements, in parallel
 /// when the work (`cost_per_chunk * chunks`) is large enough to pay for it.
@@ -96,26 +96,48 @@ pub fn current_threads() -> usize {
     }
 }
 
-/// A thread pool owned by a session.
+/// A thread pool owned by a session (natively), or the realm's shared pool (wasm32).
 pub struct Pool {
     #[cfg(feature = "threads")]
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     threads: usize,
 }
 
+/// The WebAssembly threads build's one pool. rayon cannot spawn threads on wasm32,
+/// so the host starts Web Workers and hands their pool over once (runnx-wasm's
+/// `PoolBuilder`); sessions made afterwards run on it.
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+static SHARED: std::sync::OnceLock<std::sync::Arc<rayon::ThreadPool>> = std::sync::OnceLock::new();
+
+/// Install the shared pool (wasm32); false (and the pool dropped) if one is set.
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+pub fn set_shared_pool(pool: rayon::ThreadPool) -> bool {
+    SHARED.set(std::sync::Arc::new(pool)).is_ok()
+}
+
+/// Threads of the shared pool (wasm32), 1 until one is installed.
+#[cfg(target_arch = "wasm32")]
+pub fn shared_threads() -> usize {
+    #[cfg(feature = "threads")]
+    {
+        SHARED.get().map_or(1, |p| p.current_num_threads())
+    }
+    #[cfg(not(feature = "threads"))]
+    {
+        1
+    }
+}
+
 impl Pool {
-    /// A pool of `threads` threads (0 = one per core). On targets where pools cannot
-    /// be built (wasm32), runs use the global pool.
+    /// A pool of `threads` threads (0 = one per core). On wasm32 the count is the
+    /// shared pool's, whatever is asked.
     pub fn new(threads: usize) -> Pool {
-        // rayon cannot spawn threads itself on wasm32: the host fills the global pool
-        // (runnx-wasm's `PoolBuilder`, driven by runnx-web) and every session shares it.
         #[cfg(all(feature = "threads", target_arch = "wasm32"))]
         {
             let _ = threads;
-            Pool {
-                pool: None,
-                threads: rayon::current_num_threads(),
-            }
+            let pool = SHARED.get().cloned();
+            let threads = pool.as_ref().map_or(1, |p| p.current_num_threads());
+            Pool { pool, threads }
         }
         #[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
         {
@@ -130,7 +152,8 @@ impl Pool {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
-                .ok();
+                .ok()
+                .map(std::sync::Arc::new);
             let threads = if pool.is_some() { threads } else { 1 };
             Pool { pool, threads }
         }

@@ -37,7 +37,7 @@ struct BuildInfo {
     /// "simd" or "threads".
     build: &'static str,
     simd128: bool,
-    /// Threads kernels may use now (1 until the pool is built).
+    /// Threads sessions run on (1 until the threads build's pool is built).
     threads: usize,
     /// The GEMM micro-kernel in use, e.g. "wasm-simd128 4x8".
     gemm_kernel: String,
@@ -54,7 +54,7 @@ pub fn build_info() -> Result<JsValue, JsError> {
             "simd"
         },
         simd128: cfg!(target_feature = "simd128"),
-        threads: runnx_cpu::par::current_threads(),
+        threads: runnx_cpu::par::shared_threads(),
         gemm_kernel: runnx_cpu::gemm::kernel_name(),
     };
     serde_wasm_bindgen::to_value(&info).map_err(js_error)

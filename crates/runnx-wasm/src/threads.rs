@@ -5,7 +5,9 @@
 //! [`PoolBuilder`], starts `n` workers from its own module script (a static import of
 //! this glue, so bundlers follow it), hands each the module, the memory and
 //! [`PoolBuilder::receiver`], and once all are listening calls [`PoolBuilder::build`].
-//! Each worker then turns into one rayon thread inside [`run_pool_worker`].
+//! Each worker then turns into one rayon thread inside [`run_pool_worker`], and
+//! runnx-cpu's `par` runs every session's whole run inside that pool (one hand-over per
+//! run; kernels then fork and join among the pool's threads).
 //!
 //! Browsers only, on a cross-origin-isolated page; `build` and every run that uses the
 //! pool block (rayon waits with `Atomics.wait`), so they belong in a worker, not on a
@@ -63,19 +65,26 @@ impl PoolBuilder {
         &self.receiver as *const Receiver<ThreadBuilder> as usize
     }
 
-    /// Make the pool rayon's global one. Call it once every worker is waiting in
-    /// [`run_pool_worker`]: rayon hands each a thread and waits until all run.
+    /// Start the pool that sessions run on. Call it once every worker waits in
+    /// [`run_pool_worker`]: rayon hands each a thread, and this returns once all run.
     pub fn build(&mut self) -> Result<(), JsError> {
         let sender = &self.sender;
-        ThreadPoolBuilder::new()
+        let pool = ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .spawn_handler(|thread| {
                 sender
                     .send(thread)
                     .map_err(|_| std::io::Error::other("the pool's workers stopped listening"))
             })
-            .build_global()
-            .map_err(|e| JsError::new(&format!("cannot start the thread pool: {e}")))
+            .build()
+            .map_err(|e| JsError::new(&format!("cannot start the thread pool: {e}")))?;
+        // Every thread answers only once it has left `recv`, so the builder (and its
+        // receiver) may be freed after this.
+        pool.broadcast(|_| ());
+        if !runnx_cpu::par::set_shared_pool(pool) {
+            return Err(JsError::new("this realm already has a thread pool"));
+        }
+        Ok(())
     }
 }
 
@@ -84,8 +93,8 @@ impl PoolBuilder {
 #[wasm_bindgen(js_name = runPoolWorker)]
 pub fn run_pool_worker(receiver: usize) -> Result<(), JsError> {
     // SAFETY: the address comes from `PoolBuilder::receiver` (runnx-web passes nothing
-    // else), and the builder outlives every `recv` here because `build` waits for all
-    // threads to start before it returns.
+    // else), and the builder outlives every `recv` here because `build` returns only
+    // once every thread runs.
     let receiver = unsafe { &*(receiver as *const Receiver<ThreadBuilder>) };
     let thread = receiver
         .recv()
