@@ -39,12 +39,12 @@ const ctx = await chromium.launchPersistentContext(profile, {
 let failures = 0;
 try {
 // The app on the main thread; in runnx-web's proxy worker (a chunk Vite bundled); and
-// with the threads build on a cross-origin-isolated page (the proxy worker plus two
-// thread-pool workers, chunks Vite bundled too).
+// with the threads build at 2 threads on a cross-origin-isolated page (the proxy worker
+// plus one thread-pool worker, chunks Vite bundled too).
 const CASES = [
   { name: 'main-thread', prefix: '', query: '', workers: 0, active: { build: 'simd', threads: 1, proxy: false } },
   { name: 'proxy-worker', prefix: '', query: '&proxy', workers: 1, active: { build: 'simd', threads: 1, proxy: true } },
-  { name: 'threads', prefix: '/coi', query: '&threads=2', workers: 3, active: { build: 'threads', threads: 2, proxy: true } },
+  { name: 'threads', prefix: '/coi', query: '&threads=2', workers: 2, active: { build: 'threads', threads: 2, proxy: true } },
 ];
 for (const c of CASES) {
   const log = [];

@@ -82,7 +82,10 @@ unsafe impl<T: Send> Send for SendPtr<T> {}
 unsafe impl<T: Send> Sync for SendPtr<T> {}
 
 /// Rough count of scalar operations below which fork/join costs more than it saves.
+#[cfg(not(target_arch = "wasm32"))]
 pub const MIN_PARALLEL_WORK: usize = 32 * 1024;
+#[cfg(target_arch = "wasm32")]
+pub const MIN_PARALLEL_WORK: usize = 256 * 1024;
 
 /// Threads available to the current run.
 pub fn current_threads() -> usize {

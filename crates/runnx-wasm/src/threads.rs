@@ -2,12 +2,12 @@
 //! that share this module's memory.
 //!
 //! runnx-web starts the workers itself (`npm/runnx-web/src/pool.ts`): it makes a
-//! [`PoolBuilder`], starts `n` workers from its own module script (a static import of
-//! this glue, so bundlers follow it), hands each the module, the memory and
-//! [`PoolBuilder::receiver`], and once all are listening calls [`PoolBuilder::build`].
-//! Each worker then turns into one rayon thread inside [`run_pool_worker`], and
-//! runnx-cpu's `par` runs every session's whole run inside that pool (one hand-over per
-//! run; kernels then fork and join among the pool's threads).
+//! [`PoolBuilder`] for `n` threads, starts `n - 1` workers from its own module script (a
+//! static import of this glue, so bundlers follow it), hands each the module, the
+//! memory and [`PoolBuilder::receiver`], and once all are listening calls
+//! [`PoolBuilder::build`] on the thread that runs sessions. Each worker then turns
+//! into one rayon thread inside [`run_pool_worker`]; the calling thread is the pool's
+//! thread 0, so a run starts on it directly and kernels fork work to the others.
 //!
 //! Browsers only, on a cross-origin-isolated page; `build` and every run that uses the
 //! pool block (rayon waits with `Atomics.wait`), so they belong in a worker, not on a
@@ -15,6 +15,7 @@
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rayon::{ThreadBuilder, ThreadPoolBuilder};
+use std::sync::{Arc, Condvar, Mutex};
 use wasm_bindgen::prelude::*;
 
 /// Hands rayon's threads to the workers that will run them.
@@ -46,6 +47,12 @@ impl PoolBuilder {
         self.threads
     }
 
+    /// Web Workers to start: every thread but the caller's.
+    #[wasm_bindgen(getter)]
+    pub fn workers(&self) -> usize {
+        self.threads - 1
+    }
+
     /// This instance's compiled module, for the workers to instantiate.
     pub fn module(&self) -> JsValue {
         wasm_bindgen::module()
@@ -65,12 +72,26 @@ impl PoolBuilder {
         &self.receiver as *const Receiver<ThreadBuilder> as usize
     }
 
-    /// Start the pool that sessions run on. Call it once every worker waits in
-    /// [`run_pool_worker`]: rayon hands each a thread, and this returns once all run.
+    /// Start the pool that sessions run on, with the calling thread as its thread 0
+    /// and the workers as the others. Call it once every worker waits in
+    /// [`run_pool_worker`], from the thread that will run sessions; it returns once
+    /// every worker runs its rayon thread.
     pub fn build(&mut self) -> Result<(), JsError> {
-        let sender = &self.sender;
+        let (sender, workers) = (&self.sender, self.workers());
+        let started = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let count = started.clone();
         let pool = ThreadPoolBuilder::new()
             .num_threads(self.threads)
+            // The caller joins the pool rather than handing each run to it: a run then
+            // starts with no cross-thread wake-up, and small runs never leave this thread.
+            .use_current_thread()
+            .start_handler(move |_| {
+                let (n, cv) = &*count;
+                if let Ok(mut n) = n.lock() {
+                    *n += 1;
+                    cv.notify_all();
+                }
+            })
             .spawn_handler(|thread| {
                 sender
                     .send(thread)
@@ -78,9 +99,15 @@ impl PoolBuilder {
             })
             .build()
             .map_err(|e| JsError::new(&format!("cannot start the thread pool: {e}")))?;
-        // Every thread answers only once it has left `recv`, so the builder (and its
-        // receiver) may be freed after this.
-        pool.broadcast(|_| ());
+        // Wait until every worker has left `recv` (so the builder and its receiver may
+        // be freed) and runs.
+        let (n, cv) = &*started;
+        let mut n = n.lock().map_err(|_| JsError::new("thread pool start-up failed"))?;
+        while *n < workers {
+            n = cv
+                .wait(n)
+                .map_err(|_| JsError::new("thread pool start-up failed"))?;
+        }
         if !runnx_cpu::par::set_shared_pool(pool) {
             return Err(JsError::new("this realm already has a thread pool"));
         }

@@ -1,5 +1,6 @@
-// The threads build's pool: `threads` module Web Workers that each run one rayon thread
-// in the shared wasm memory (crates/runnx-wasm/src/threads.rs has the Rust half).
+// The threads build's pool: the calling thread (which runs the sessions) plus
+// `threads - 1` module Web Workers, each running one rayon thread in the shared wasm
+// memory (crates/runnx-wasm/src/threads.rs has the Rust half).
 //
 // The workers are started from this package's own script, workers/pool-worker.js,
 // with the literal `new Worker(new URL(...), { type: 'module' })` that bundlers turn
@@ -25,8 +26,8 @@ export interface PoolReady {
 const alive = new Set<Worker>();
 
 /**
- * Start `threads` workers and make them rayon's global pool. Resolves once every
- * thread runs; rejects with the browser's reason if a worker script cannot load.
+ * Start a pool of `threads` threads: this one and `threads - 1` workers. Resolves once
+ * every thread runs; rejects with the browser's reason if a worker script cannot load.
  * The caller must be allowed to block (a worker), as rayon waits for its threads.
  */
 export async function startPool(threads: number): Promise<void> {
@@ -38,7 +39,7 @@ export async function startPool(threads: number): Promise<void> {
       memory: builder.memory() as WebAssembly.Memory,
       receiver: builder.receiver(),
     };
-    const started = Array.from({ length: threads }, () => new Worker(new URL('./workers/pool-worker.js', import.meta.url), { type: 'module' }));
+    const started = Array.from({ length: builder.workers }, () => new Worker(new URL('./workers/pool-worker.js', import.meta.url), { type: 'module' }));
     try {
       await Promise.all(started.map((w, i) => listening(w, i, init)));
     } catch (e) {
