@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes bench/wasm-sizes.md: raw and gzip (-9) sizes of runnx's WebAssembly
 # artifacts (wasm + JS glue, from scripts/build-wasm.sh) next to onnxruntime-web's.
-#   bash bench/wasm_sizes.sh        (build first: bash scripts/build-wasm.sh)
+#   bash bench/wasm_sizes.sh   (build first: bash scripts/build-wasm.sh; npm run build -w runnx-web)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORT_VERSION=1.31.1
@@ -27,7 +27,9 @@ row() {
   echo "| $name | $(kb $r) | $(kb $g) | ${parts[*]} |" | sed 's/;/, /g'
 }
 
-worker=$(find "$DIST/threads/web/snippets" -name "workerHelpers*.js" | head -1)
+# The threads build's pool: runnx-web's pool starter and pool worker script (npm run build -w runnx-web).
+pool=(npm/runnx-web/lib/pool.js npm/runnx-web/lib/workers/pool-worker.js)
+[ -f "${pool[1]}" ] || { echo "run npm run build -w runnx-web first" >&2; exit 1; }
 {
   echo "# WebAssembly artifact sizes"
   echo
@@ -40,7 +42,7 @@ worker=$(find "$DIST/threads/web/snippets" -name "workerHelpers*.js" | head -1)
   echo "|---|---:|---:|---|"
   row "runnx simd (web glue)" "$DIST/simd/web/runnx_bg.wasm" "$DIST/simd/web/runnx.js"
   row "runnx simd (no-modules glue)" "$DIST/simd/no-modules/runnx_bg.wasm" "$DIST/simd/no-modules/runnx.js"
-  row "runnx threads (web glue + worker helper)" "$DIST/threads/web/runnx_bg.wasm" "$DIST/threads/web/runnx.js" "$worker"
+  row "runnx threads (web glue + pool scripts)" "$DIST/threads/web/runnx_bg.wasm" "$DIST/threads/web/runnx.js" "${pool[@]}"
   row "onnxruntime-web simd-threaded" "$ORT/ort-wasm-simd-threaded.wasm" "$ORT/ort-wasm-simd-threaded.mjs" "$ORT/ort.wasm.min.mjs"
   row "onnxruntime-web simd-threaded jsep (WebGPU)" "$ORT/ort-wasm-simd-threaded.jsep.wasm" "$ORT/ort-wasm-simd-threaded.jsep.mjs" "$ORT/ort.min.mjs"
   row "onnxruntime-web simd-threaded asyncify" "$ORT/ort-wasm-simd-threaded.asyncify.wasm" "$ORT/ort-wasm-simd-threaded.asyncify.mjs"
