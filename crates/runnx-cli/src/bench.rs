@@ -24,20 +24,30 @@ pub struct BenchArgs {
     /// Size of a symbolic dimension: NAME=N.
     #[arg(long = "dim", value_name = "NAME=N")]
     dims: Vec<String>,
+    /// Also list the N slowest nodes.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    nodes: usize,
     /// Input files in graph order (generated when absent).
     inputs: Vec<PathBuf>,
 }
 
+/// Seconds and calls per operator type, and seconds per node (with its op).
 #[derive(Default)]
 struct Profile {
     by_op: HashMap<String, (f64, usize)>,
+    by_node: HashMap<String, (String, f64)>,
 }
 
 impl StepObserver for Profile {
-    fn step(&mut self, op: &str, _node: &str, seconds: f64) {
+    fn step(&mut self, op: &str, node: &str, seconds: f64) {
         let e = self.by_op.entry(op.to_string()).or_default();
         e.0 += seconds;
         e.1 += 1;
+        let n = self
+            .by_node
+            .entry(node.to_string())
+            .or_insert_with(|| (op.to_string(), 0.0));
+        n.1 += seconds;
     }
 }
 
@@ -96,6 +106,21 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         ]);
     }
     print!("{}", t.render());
+    if args.nodes > 0 {
+        let mut nodes: Vec<(String, (String, f64))> = profile.by_node.into_iter().collect();
+        nodes.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+        let mut t = Table::new(&["node", "operator", "ms/run", "share"]).right_align(&[2, 3]);
+        for (node, (op, secs)) in nodes.into_iter().take(args.nodes) {
+            t.row(vec![
+                node,
+                op,
+                format!("{:.3}", secs * 1e3 / runs as f64),
+                format!("{:.1}%", 100.0 * secs / total.max(1e-12)),
+            ]);
+        }
+        println!();
+        print!("{}", t.render());
+    }
     Ok(())
 }
 

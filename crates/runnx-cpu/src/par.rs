@@ -57,10 +57,16 @@ where
 /// The one rayon entry point: `f(i)` for `i in 0..n` on the pool. Taking `dyn Fn`
 /// keeps rayon's splitting machinery to one copy instead of one per kernel closure
 /// (it more than doubled the threaded WebAssembly build otherwise).
+///
+/// The run's buffer pool goes along, so that kernel parts on other threads take
+/// their buffers from it too.
 #[cfg(feature = "threads")]
 fn parallel_indices(n: usize, f: &(dyn Fn(usize) + Sync)) {
     use rayon::prelude::*;
-    (0..n).into_par_iter().for_each(f);
+    let buffers = runnx_ir::buffers::current();
+    (0..n)
+        .into_par_iter()
+        .for_each(|i| runnx_ir::buffers::scope_opt(buffers.as_ref(), || f(i)));
 }
 
 /// A pointer handed to worker threads that write disjoint parts of its slice.

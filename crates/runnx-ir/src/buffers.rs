@@ -94,6 +94,19 @@ pub fn scope<R>(pool: &Arc<BufferPool>, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// The pool in force on this thread, to carry into work run on other threads.
+pub fn current() -> Option<Arc<BufferPool>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Run `f` with `pool` (if any) as this thread's pool, like [`scope`].
+pub fn scope_opt<R>(pool: Option<&Arc<BufferPool>>, f: impl FnOnce() -> R) -> R {
+    match pool {
+        Some(p) => scope(p, f),
+        None => f(),
+    }
+}
+
 fn with_current<R>(f: impl FnOnce(&BufferPool) -> Option<R>) -> Option<R> {
     CURRENT.with(|c| c.borrow().as_deref().and_then(f))
 }

@@ -6,7 +6,7 @@
 //! direct path. Bias and activation run in the GEMM epilogue.
 
 use super::common::*;
-use super::simd;
+use super::{depthwise_cl, simd};
 use crate::gemm::{self, Activation, Bias, Epilogue, MatRef};
 use runnx_ir::{ensure, kernel, Inputs, Kernel, NodeCtx, Result, Tensor, Value};
 
@@ -629,6 +629,14 @@ pub fn conv_f32(
     let is = geom.in_size();
     let os = geom.out_size();
 
+    // Depthwise on a small map with enough channels to fill vectors: channels-last.
+    let small_map = c >= 16 && os <= depthwise_cl::MAX_PIXELS;
+    if cg == 1 && mg == 1 && g2.input.len() == 2 && small_map && g2.kernel.iter().all(|&k| k > 0) {
+        for (xi, yi) in x.chunks_exact(c * is).zip(y.chunks_exact_mut(c * os)) {
+            depthwise_cl::depthwise_channels_last(xi, w, bias, c, &g2, yi, act)?;
+        }
+        return Ok((out_shape, y));
+    }
     // Depthwise (one input channel per group): direct, parallel over channels.
     if cg == 1 && g2.input.len() == 2 && g2.kernel.iter().all(|&k| k > 0) {
         let cost = ks * os;
@@ -1024,6 +1032,13 @@ mod tests {
                 6,
                 6,
             ),
+            // Depthwise on small maps with many channels: the channels-last path
+            // (strides, dilation, asymmetric pads, a channel count off the vector width).
+            (vec![7, 7], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1, 1, 1], 32, 32, 32),
+            (vec![13, 12], vec![3, 3], vec![2, 2], vec![1, 1], vec![1, 0, 1, 1], 24, 24, 24),
+            (vec![9, 9], vec![5, 5], vec![1, 1], vec![2, 2], vec![2, 2, 2, 2], 16, 16, 16),
+            (vec![6, 8], vec![3, 2], vec![2, 1], vec![1, 1], vec![0, 1, 2, 0], 17, 17, 17),
+            (vec![20], vec![3], vec![1], vec![1], vec![1, 1], 18, 18, 18),
             (
                 vec![10, 9],
                 vec![3, 3],

@@ -11,6 +11,7 @@ use crate::Registry;
 mod common;
 pub mod conv;
 mod deform;
+mod depthwise_cl;
 pub mod fused;
 pub mod matmul;
 mod quant;

@@ -46,3 +46,67 @@ multiversion! {
         super::conv::im2col(x, cg, g, col)
     }
 }
+
+multiversion! {
+    /// `dst[j * rows + i] = src[i * cols + j]`: transpose a row-major `rows x cols`
+    /// matrix, in 8x8 tiles that stay in registers.
+    pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+        let (src, dst) = (&src[..rows * cols], &mut dst[..rows * cols]);
+        let (r8, c8) = (rows / 8 * 8, cols / 8 * 8);
+        for i0 in (0..r8).step_by(8) {
+            for j0 in (0..c8).step_by(8) {
+                let mut t = [[0f32; 8]; 8];
+                for (k, row) in t.iter_mut().enumerate() {
+                    row.copy_from_slice(&src[(i0 + k) * cols + j0..][..8]);
+                }
+                for j in 0..8 {
+                    let d = &mut dst[(j0 + j) * rows + i0..][..8];
+                    for (k, v) in d.iter_mut().enumerate() {
+                        *v = t[k][j];
+                    }
+                }
+            }
+        }
+        // The ragged right and bottom edges.
+        for i in 0..rows {
+            let j_from = if i < r8 { c8 } else { 0 };
+            for j in j_from..cols {
+                dst[j * rows + i] = src[i * cols + j];
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// One output pixel of a channels-last depthwise convolution:
+    /// `out[ch] = bias[ch] + sum over taps (xo, wo) of w[wo + ch] * x[xo + ch]`,
+    /// 32 channels at a time so that the sums stay in registers across the taps.
+    pub fn depthwise_pixel(out: &mut [f32], bias: &[f32], taps: &[(usize, usize)], x: &[f32], w: &[f32]) {
+        const B: usize = 32;
+        let c = out.len();
+        let mut c0 = 0;
+        while c0 < c {
+            let n = B.min(c - c0);
+            let mut acc = [0f32; B];
+            acc[..n].copy_from_slice(&bias[c0..c0 + n]);
+            if n == B {
+                for &(xo, wo) in taps {
+                    let xs: &[f32; B] = x[xo + c0..xo + c0 + B].try_into().unwrap_or(&[0.0; B]);
+                    let ws: &[f32; B] = w[wo + c0..wo + c0 + B].try_into().unwrap_or(&[0.0; B]);
+                    for k in 0..B {
+                        acc[k] += xs[k] * ws[k];
+                    }
+                }
+            } else {
+                for &(xo, wo) in taps {
+                    let (xs, ws) = (&x[xo + c0..xo + c0 + n], &w[wo + c0..wo + c0 + n]);
+                    for k in 0..n {
+                        acc[k] += xs[k] * ws[k];
+                    }
+                }
+            }
+            out[c0..c0 + n].copy_from_slice(&acc[..n]);
+            c0 += n;
+        }
+    }
+}
