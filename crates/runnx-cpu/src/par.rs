@@ -185,6 +185,11 @@ impl Pool {
         #[cfg(feature = "threads")]
         {
             match &self.pool {
+                #[cfg(not(target_arch = "wasm32"))]
+                Some(p) if self.threads > 1 => p.install(|| {
+                    let _awake = KeepAwake::start(p);
+                    f()
+                }),
                 Some(p) => p.install(f),
                 None => f(),
             }
@@ -193,5 +198,49 @@ impl Pool {
         {
             f()
         }
+    }
+}
+
+/// Keeps a pool's other threads looking for work while a run lasts.
+///
+/// A run is a chain of short parallel kernels with serial gaps between them. Idle
+/// rayon threads go to sleep within microseconds, and waking one (a futex, slower
+/// still under a hypervisor) can cost as much as the kernel it was woken for. Like
+/// onnxruntime's spinning pool, the other threads here poll for work until the run
+/// ends. Measured on MobileNetV2 at 2 threads, alternating builds: median 8.8 -> 8.3
+/// ms, best 8.1 -> 7.4 ms; BERT ~2% faster.
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+struct KeepAwake(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+impl KeepAwake {
+    /// Call on a thread of `pool`; every other thread of it polls until the drop.
+    fn start(pool: &rayon::ThreadPool) -> KeepAwake {
+        use std::sync::atomic::Ordering;
+        let active = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let owner = rayon::current_thread_index();
+        let flag = active.clone();
+        pool.spawn_broadcast(move |ctx| {
+            if Some(ctx.index()) == owner {
+                return;
+            }
+            while flag.load(Ordering::Acquire) {
+                // Runs a job of the pool if there is one (it may be a whole other
+                // run, which is fine: this loop resumes when it returns).
+                if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                    for _ in 0..64 {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+        });
+        KeepAwake(active)
+    }
+}
+
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+impl Drop for KeepAwake {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
     }
 }

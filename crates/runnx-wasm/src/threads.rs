@@ -102,7 +102,9 @@ impl PoolBuilder {
         // Wait until every worker has left `recv` (so the builder and its receiver may
         // be freed) and runs.
         let (n, cv) = &*started;
-        let mut n = n.lock().map_err(|_| JsError::new("thread pool start-up failed"))?;
+        let mut n = n
+            .lock()
+            .map_err(|_| JsError::new("thread pool start-up failed"))?;
         while *n < workers {
             n = cv
                 .wait(n)
