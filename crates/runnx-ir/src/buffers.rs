@@ -134,6 +134,23 @@ pub fn take<T: Elem>(len: usize, fill: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// Like [`take`], for a kernel that writes every element before reading any: a
+/// reused buffer keeps its old (initialised) values instead of being refilled, which
+/// saves a pass over memory; only elements beyond its old length get `fill`.
+pub fn take_dirty<T: Elem>(len: usize, fill: T) -> Result<Vec<T>> {
+    match with_current(|p| p.take::<T>(len)) {
+        Some(mut v) => {
+            if v.len() >= len {
+                v.truncate(len);
+            } else {
+                v.resize(len, fill);
+            }
+            Ok(v)
+        }
+        None => take(len, fill),
+    }
+}
+
 /// Hand a scratch vector back to the pool in force (dropped when there is none).
 pub fn give<T: Elem>(v: Vec<T>) {
     let s = T::wrap(v);
@@ -202,6 +219,15 @@ mod tests {
             assert_eq!(take(90_000, 0i64).unwrap().len(), 90_000);
             assert_eq!(take(10, 0f32).unwrap().len(), 10);
             assert!(take(usize::MAX / 8, 0f32).is_err());
+            // A dirty take keeps the old values it covers and fills only the growth.
+            let mut d = take(90_000, 0f32).unwrap();
+            d[..10].fill(7.0);
+            d.truncate(20);
+            give(d);
+            let d = take_dirty(30_000, 1f32).unwrap();
+            assert_eq!(d.len(), 30_000);
+            assert_eq!((d[0], d[19], d[20]), (7.0, 0.0, 1.0));
+            give(d);
             assert_eq!(pool.len(), 1);
         });
         // Outside a scope nothing is pooled.

@@ -619,7 +619,8 @@ pub fn conv_f32(
     let mut out_shape = vec![n, m];
     out_shape.extend_from_slice(&geom.output);
     let out_len = checked_len(&out_shape)?;
-    let mut y = runnx_ir::buffers::take(out_len, 0f32)?;
+    // Every path below writes all of y (the GEMM with beta 0 does not read it).
+    let mut y = runnx_ir::buffers::take_dirty(out_len, 0f32)?;
     if out_len == 0 {
         return Ok((out_shape, y));
     }

@@ -31,15 +31,15 @@ pub(crate) fn depthwise_channels_last(
     let (oh, ow) = (g.output[0], g.output[1]);
     let (kh, kw) = (g.kernel[0], g.kernel[1]);
     let (is, os, ks) = (ih * iw, oh * ow, kh * kw);
-    let mut xt = buffers::take(is * c, 0f32)?;
+    let mut xt = buffers::take_dirty(is * c, 0f32)?;
     simd::transpose(&x[..c * is], c, is, &mut xt);
-    let mut wt = buffers::take(ks * c, 0f32)?;
+    let mut wt = buffers::take_dirty(ks * c, 0f32)?;
     simd::transpose(&w[..c * ks], c, ks, &mut wt);
     let mut bt = buffers::take(c, 0f32)?;
     if let Some(b) = bias {
         bt.copy_from_slice(&b[..c]);
     }
-    let mut yt = buffers::take(os * c, 0f32)?;
+    let mut yt = buffers::take_dirty(os * c, 0f32)?;
     crate::par::for_each_chunk_mut(&mut yt, ow * c, ow * c * ks, |oy, row| {
         // (offset into xt, offset into wt) of each tap inside the image.
         let mut taps = Vec::with_capacity(ks);

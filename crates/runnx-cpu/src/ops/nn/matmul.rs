@@ -100,7 +100,8 @@ pub fn matmul_f32(
         "MatMul data size mismatch"
     );
     let out_len = checked_len(&s.out_shape)?;
-    let mut y = runnx_ir::buffers::take(out_len, 0f32)?;
+    // The GEMMs below write all of y with beta 0, never reading it.
+    let mut y = runnx_ir::buffers::take_dirty(out_len, 0f32)?;
     if out_len == 0 {
         return Ok((s.out_shape, y));
     }
