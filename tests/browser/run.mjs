@@ -93,10 +93,7 @@ let failures = 0;
 let total = scenarios.length;
 try {
   for (const [name, s] of scenarios) {
-    const page = await ctx.newPage();
-    const log = [];
-    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+    const { page, log } = await harnessPage();
     try {
       await page.goto(`${origin}/${s.prefix}tests/browser/pages/harness.html`);
       await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10000 });
@@ -162,11 +159,17 @@ async function readmeExample() {
   }
 }
 
-async function errorScenario(name, s) {
+// A new page whose console and errors are collected in `log`.
+async function harnessPage() {
   const page = await ctx.newPage();
   const log = [];
   page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  return { page, log };
+}
+
+async function errorScenario(name, s) {
+  const { page, log } = await harnessPage();
   try {
     await page.goto(`${origin}/${s.prefix}tests/browser/pages/harness.html`);
     await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10000 });
