@@ -15,6 +15,7 @@
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rayon::{ThreadBuilder, ThreadPoolBuilder};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use wasm_bindgen::prelude::*;
 
@@ -69,7 +70,9 @@ impl PoolBuilder {
     ///
     /// [`build`]: PoolBuilder::build
     pub fn receiver(&self) -> usize {
-        &self.receiver as *const Receiver<ThreadBuilder> as usize
+        let address = &self.receiver as *const Receiver<ThreadBuilder> as usize;
+        LIVE_RECEIVER.store(address, Ordering::Release);
+        address
     }
 
     /// Start the pool that sessions run on, with the calling thread as its thread 0
@@ -117,13 +120,29 @@ impl PoolBuilder {
     }
 }
 
+/// The receiver address last handed out by a live [`PoolBuilder`] (0: none), so that
+/// [`run_pool_worker`] never dereferences an address a caller made up.
+static LIVE_RECEIVER: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for PoolBuilder {
+    fn drop(&mut self) {
+        let address = &self.receiver as *const Receiver<ThreadBuilder> as usize;
+        let _ = LIVE_RECEIVER.compare_exchange(address, 0, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
 /// Run one rayon thread on this worker (never returns while the pool lives).
 /// `receiver` is [`PoolBuilder::receiver`] of a builder in this same memory.
 #[wasm_bindgen(js_name = runPoolWorker)]
 pub fn run_pool_worker(receiver: usize) -> Result<(), JsError> {
-    // SAFETY: the address comes from `PoolBuilder::receiver` (runnx-web passes nothing
-    // else), and the builder outlives every `recv` here because `build` returns only
-    // once every thread runs.
+    if receiver == 0 || receiver != LIVE_RECEIVER.load(Ordering::Acquire) {
+        return Err(JsError::new(
+            "runPoolWorker: not the receiver of a live PoolBuilder",
+        ));
+    }
+    // SAFETY: the address is that of a live builder's receiver (checked above), and
+    // the builder outlives every `recv` here because `build` returns only once every
+    // thread runs (and the builder is freed only after that).
     let receiver = unsafe { &*(receiver as *const Receiver<ThreadBuilder>) };
     let thread = receiver
         .recv()

@@ -83,30 +83,17 @@ multiversion! {
     /// 32 channels at a time so that the sums stay in registers across the taps.
     pub fn depthwise_pixel(out: &mut [f32], bias: &[f32], taps: &[(usize, usize)], x: &[f32], w: &[f32]) {
         const B: usize = 32;
-        let c = out.len();
-        let mut c0 = 0;
-        while c0 < c {
-            let n = B.min(c - c0);
+        for (c0, out) in (0..).step_by(B).zip(out.chunks_mut(B)) {
+            let n = out.len();
             let mut acc = [0f32; B];
             acc[..n].copy_from_slice(&bias[c0..c0 + n]);
-            if n == B {
-                for &(xo, wo) in taps {
-                    let xs: &[f32; B] = x[xo + c0..xo + c0 + B].try_into().unwrap_or(&[0.0; B]);
-                    let ws: &[f32; B] = w[wo + c0..wo + c0 + B].try_into().unwrap_or(&[0.0; B]);
-                    for k in 0..B {
-                        acc[k] += xs[k] * ws[k];
-                    }
-                }
-            } else {
-                for &(xo, wo) in taps {
-                    let (xs, ws) = (&x[xo + c0..xo + c0 + n], &w[wo + c0..wo + c0 + n]);
-                    for k in 0..n {
-                        acc[k] += xs[k] * ws[k];
-                    }
+            for &(xo, wo) in taps {
+                let (xs, ws) = (&x[xo + c0..][..n], &w[wo + c0..][..n]);
+                for ((a, &xv), &wv) in acc[..n].iter_mut().zip(xs).zip(ws) {
+                    *a += xv * wv;
                 }
             }
-            out[c0..c0 + n].copy_from_slice(&acc[..n]);
-            c0 += n;
+            out.copy_from_slice(&acc[..n]);
         }
     }
 }
